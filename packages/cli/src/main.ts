@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The `sigstack` command: dispatches to subcommands; any failure is one line with a code.
+
+import './threadpool.js';
+import { describeError } from './errors.js';
+
+const HELP = `sigstack: sigstore, whole, in TypeScript
+
+usage: sigstack <command> [flags]
+
+commands:
+  verify FILE_OR_DIGEST --bundle B ...   verify a sigstore bundle offline (see: sigstack verify --help)
+  help                                   this text
+
+Example (a bundle from the public sigstore instance):
+  sigstack verify artifact.txt --bundle artifact.sigstore.json \\
+    --certificate-identity you@example.com \\
+    --certificate-oidc-issuer https://github.com/login/oauth
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'verify': {
+      const { verifyCommand, VERIFY_USAGE } = await import('./commands/verify.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${VERIFY_USAGE}\n`);
+        return 0;
+      }
+      return verifyCommand(rest);
+    }
+    case 'start':
+      process.stdout.write(`${HELP}\nThe full stack (CA, logs, TSA, TUF) is not built yet; today sigstack verifies bundles.\n` +
+        `Try it on a conformance case shipped with the tests:\n` +
+        `  node packages/cli/dist/src/main.js verify test/fixtures/conformance/bundle-verify/a.txt \\\n` +
+        `    --bundle test/fixtures/conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json \\\n` +
+        `    --certificate-identity https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main \\\n` +
+        `    --certificate-oidc-issuer https://token.actions.githubusercontent.com\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      process.stderr.write(`sigstack: unknown command "${command}"\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`sigstack: ${describeError(err)}\n`);
+    process.exitCode = (err as { code?: string })?.code === 'USAGE' ? 2 : 1;
+  },
+);

@@ -1,0 +1,6 @@
+// @sigstack/verify: offline verification of sigstore bundles against a trusted root.
+export { Verifier, type VerificationResult, type VerifierOptions, type VerifyPolicy } from './verifier.js';
+export { TrustMaterial } from './trust-material.js';
+export { VerificationError } from './errors.js';
+export type { Artifact } from './signed-content.js';
+export type { IdentityPolicy } from './policy.js';

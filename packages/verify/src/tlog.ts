@@ -1,0 +1,72 @@
+// Transparency log entries: proof that each entry is in a trusted log, through the signed
+// entry timestamp (Rekor v1's promise) and/or an inclusion proof to a checkpoint the log
+// signed (Rekor v1 and v2), for a log key valid at the entry's time.
+
+import {
+  algorithmForKey,
+  canonicalize,
+  leafHash,
+  parseCheckpoint,
+  parseSignedNote,
+  verifyInclusion,
+  verifySignatureAsync,
+  CoreError,
+  type TransparencyLogEntry,
+} from '@sigstack/core';
+import { fail } from './errors.js';
+import { validAt, type TrustMaterial, type TrustedLog } from './trust-material.js';
+
+export function trustedLogFor(entry: TransparencyLogEntry, trust: TrustMaterial): TrustedLog {
+  const log = trust.tlogById(entry.logId);
+  if (!log) fail('TLOG_UNTRUSTED', `log entry ${entry.logIndex} comes from a log (id ${entry.logId.toString('base64')}) that is not in the trusted root`);
+  return log;
+}
+
+/** Checks the signed entry timestamp; resolves to the integrated time it vouches for. */
+export async function verifySignedEntryTimestamp(entry: TransparencyLogEntry, log: TrustedLog): Promise<Date> {
+  const set = entry.inclusionPromise?.signedEntryTimestamp as Buffer;
+  const integrated = new Date(entry.integratedTime * 1000);
+  if (!validAt(log.validFor, integrated)) {
+    fail('TLOG_KEY_NOT_VALID', `the key of log ${log.baseUrl} was not trusted at the entry's integrated time ${integrated.toISOString()}`);
+  }
+  const payload = canonicalize({
+    body: entry.canonicalizedBody.toString('base64'),
+    integratedTime: entry.integratedTime,
+    logID: entry.logId.toString('hex'),
+    logIndex: entry.logIndex,
+  });
+  const ok = await verifySignatureAsync(algorithmForKey(log.publicKey), Buffer.from(payload, 'utf8'), log.publicKey, set);
+  if (!ok) fail('TLOG_SET_INVALID', `the signed entry timestamp of log entry ${entry.logIndex} does not verify under ${log.baseUrl}'s key`);
+  return integrated;
+}
+
+/** Checks the inclusion proof against the checkpoint, and the checkpoint's signature by the log. */
+export async function verifyInclusionProof(entry: TransparencyLogEntry, log: TrustedLog): Promise<void> {
+  const proof = entry.inclusionProof;
+  if (!proof?.checkpoint) fail('TLOG_INCLUSION_PROOF_MISSING', `log entry ${entry.logIndex} has no inclusion proof with a checkpoint`);
+  let note;
+  let checkpoint;
+  try {
+    note = parseSignedNote(proof.checkpoint);
+    checkpoint = parseCheckpoint(note.body);
+  } catch (err) {
+    if (err instanceof CoreError) fail('TLOG_CHECKPOINT_INVALID', `the checkpoint of log entry ${entry.logIndex} is malformed: ${err.message}`);
+    throw err;
+  }
+  const hint = log.keyIdForHint.subarray(0, 4);
+  const signature = note.signatures.find((sig) => sig.name === log.origin && sig.keyHint.equals(hint));
+  if (!signature) {
+    fail('TLOG_CHECKPOINT_INVALID', `the checkpoint of log entry ${entry.logIndex} carries no signature by ${log.origin} (the log the entry claims)`);
+  }
+  const signed = verifySignatureAsync(algorithmForKey(log.publicKey), Buffer.from(note.body, 'utf8'), log.publicKey, signature.signature);
+  if (!checkpoint.rootHash.equals(proof.rootHash) || checkpoint.size !== proof.treeSize) {
+    fail('TLOG_CHECKPOINT_INVALID', `the checkpoint (size ${checkpoint.size}) does not match the inclusion proof's tree (size ${proof.treeSize})`);
+  }
+  try {
+    verifyInclusion(proof.logIndex, proof.treeSize, leafHash(entry.canonicalizedBody), proof.hashes, checkpoint.rootHash);
+  } catch (err) {
+    if (err instanceof CoreError) fail('TLOG_INCLUSION_PROOF_INVALID', `the inclusion proof of log entry ${entry.logIndex} does not lead to the checkpoint's root hash: ${err.message}`);
+    throw err;
+  }
+  if (!(await signed)) fail('TLOG_CHECKPOINT_INVALID', `the checkpoint signature of ${log.origin} does not verify`);
+}

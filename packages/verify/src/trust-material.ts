@@ -1,0 +1,137 @@
+// Trust material built from a trusted root, made once and reused across verifications:
+// parsed CA and TSA chains (their internal signatures checked once, then remembered), and
+// log keys looked up by log ID. Only facts about the trusted root itself are cached.
+
+import { readFileSync } from 'node:fs';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import {
+  X509,
+  inTimeRange,
+  parseTrustedRootJson,
+  verifySignatureAsync,
+  type CertificateAuthority,
+  type TimeRange,
+  type TransparencyLogInstance,
+  type TrustedRoot,
+} from '@sigstack/core';
+import { VerificationError } from './errors.js';
+
+export interface TrustedLog {
+  baseUrl: string;
+  /** The checkpoint signer name: the base URL without scheme or trailing slash. */
+  origin: string;
+  logId: Buffer;
+  /** What checkpoint key hints are compared with (checkpointKeyId, else logId). */
+  keyIdForHint: Buffer;
+  keyDetails: string;
+  validFor: TimeRange;
+  readonly publicKey: KeyObject;
+}
+
+export interface TrustedAuthority {
+  uri: string;
+  validFor: TimeRange;
+  /** Parsed chain, leaf-most first. */
+  chain: X509[];
+  /** Resolves once: whether every certificate is signed by the next (and a self-issued top by itself). */
+  chainIntact(): Promise<boolean>;
+}
+
+export class TrustMaterial {
+  readonly root: TrustedRoot;
+  readonly certificateAuthorities: TrustedAuthority[];
+  readonly timestampAuthorities: TrustedAuthority[];
+  readonly tlogs: TrustedLog[];
+  readonly ctlogs: TrustedLog[];
+
+  constructor(root: TrustedRoot) {
+    this.root = root;
+    this.certificateAuthorities = root.certificateAuthorities.map(toAuthority);
+    this.timestampAuthorities = root.timestampAuthorities.map(toAuthority);
+    this.tlogs = root.tlogs.map(toLog);
+    this.ctlogs = root.ctlogs.map(toLog);
+  }
+
+  static fromFile(path: string): TrustMaterial {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new VerificationError('TRUSTED_ROOT_UNREADABLE', `cannot read trusted root ${path}: ${(err as Error).message}`);
+    }
+    return new TrustMaterial(parseTrustedRootJson(text));
+  }
+
+  /** The public-good instance's trusted root shipped with this package. */
+  static publicGood(): TrustMaterial {
+    return TrustMaterial.fromFile(new URL('../../trust/public-good-trusted-root.json', import.meta.url).pathname);
+  }
+
+  tlogById(logId: Buffer): TrustedLog | undefined {
+    return this.tlogs.find((log) => log.logId.equals(logId));
+  }
+
+  ctlogById(logId: Buffer): TrustedLog | undefined {
+    return this.ctlogs.find((log) => log.logId.equals(logId));
+  }
+}
+
+function toLog(log: TransparencyLogInstance): TrustedLog {
+  let key: KeyObject | undefined;
+  return {
+    baseUrl: log.baseUrl,
+    origin: log.baseUrl.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, ''),
+    logId: log.logId,
+    keyIdForHint: log.checkpointKeyId ?? log.logId,
+    keyDetails: log.publicKey.keyDetails,
+    validFor: log.publicKey.validFor,
+    get publicKey(): KeyObject {
+      if (!key) {
+        const pkcs1 = /^PKCS1_RSA/.test(log.publicKey.keyDetails);
+        try {
+          key = createPublicKey({ key: log.publicKey.rawBytes, format: 'der', type: pkcs1 ? 'pkcs1' : 'spki' });
+        } catch (err) {
+          throw new VerificationError('TRUSTED_ROOT_INVALID', `log ${log.baseUrl} has an unusable public key: ${(err as Error).message}`);
+        }
+      }
+      return key;
+    },
+  };
+}
+
+function toAuthority(ca: CertificateAuthority): TrustedAuthority {
+  let chain: X509[] | undefined;
+  let intact: Promise<boolean> | undefined;
+  const authority: TrustedAuthority = {
+    uri: ca.uri,
+    validFor: ca.validFor,
+    get chain(): X509[] {
+      if (!chain) chain = ca.certChain.map((der) => X509.fromDer(der));
+      return chain;
+    },
+    chainIntact(): Promise<boolean> {
+      if (!intact) intact = checkChain(authority.chain);
+      return intact;
+    },
+  };
+  return authority;
+}
+
+async function checkChain(chain: X509[]): Promise<boolean> {
+  const checks = chain.map((cert, i) => {
+    const issuer = chain[i + 1] ?? cert;
+    // The top certificate is an anchor by configuration; when it is self-issued, its self-signature must hold.
+    if (issuer === cert && !cert.isSelfIssued) return Promise.resolve(true);
+    if (!cert.issuerDer.equals(issuer.subjectDer)) return Promise.resolve(false);
+    return verifySignatureAsync(cert.signatureAlgorithm, cert.tbs, issuer.publicKey, cert.signature);
+  });
+  return (await Promise.all(checks)).every(Boolean);
+}
+
+export function validAt(range: TimeRange, date: Date): boolean {
+  return inTimeRange(range, date);
+}
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
