@@ -6,15 +6,6 @@ import { CoreError } from './errors.js';
 
 export type AsnNode = asn1js.AsnType;
 
-/** Parses DER bytes with asn1js; the whole input must be exactly one element. */
-export function parseDer(bytes: Uint8Array, code: string, what: string): AsnNode {
-  const parsed = asn1js.fromBER(bytes);
-  if (parsed.offset === -1 || parsed.offset !== bytes.byteLength) {
-    throw new CoreError(code, `${what} is not valid DER${parsed.result.error ? `: ${parsed.result.error}` : ''}`);
-  }
-  return parsed.result;
-}
-
 /** The raw bytes (tag, length and value) the node was decoded from: a view, not a copy. */
 export function rawBytes(node: AsnNode): Uint8Array {
   return (node as asn1js.BaseBlock).valueBeforeDecodeView;
@@ -105,7 +96,7 @@ export function assertDerEncoding(node: AsnNode, code: string, what: string): vo
   if (Array.isArray(value)) for (const child of value) assertDerEncoding(child, code, what);
 }
 
-export interface StrictDerOptions {
+export interface ParseDerOptions {
   /** Parse a private copy of `bytes` (default), or views of `bytes` itself when false. */
   copy?: boolean;
   /**
@@ -116,10 +107,11 @@ export interface StrictDerOptions {
 }
 
 /**
- * Like parseDer, and stricter: exceptions from asn1js become CoreError, OCTET STRING / BIT STRING
- * contents are not decoded speculatively, and the whole tree must be DER (assertDerEncoding).
+ * Parses DER bytes with asn1js: the whole input must be exactly one element, every element must
+ * be DER (assertDerEncoding), OCTET STRING / BIT STRING contents are not decoded speculatively,
+ * and exceptions from asn1js become CoreError with `code`.
  */
-export function parseStrictDer(bytes: Uint8Array, code: string, what: string, options: StrictDerOptions = {}): AsnNode {
+export function parseDer(bytes: Uint8Array, code: string, what: string, options: ParseDerOptions = {}): AsnNode {
   if (bytes.byteLength === 0) throw new CoreError(code, `${what}: no data`);
   let parsed: asn1js.FromBerResult;
   try {

@@ -10,15 +10,25 @@ export function base64Decode(text: string, what = 'value'): Buffer {
   }
   // Node's decoder skips characters outside the alphabet, so a decoded length short of what
   // the text's length implies reveals them without a regular expression over large inputs.
-  const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text;
-  const decoded = Buffer.from(compact, 'base64');
-  const unpadded = compact.endsWith('==') ? compact.length - 2 : compact.endsWith('=') ? compact.length - 1 : compact.length;
+  const decoded = Buffer.from(text, 'base64');
+  // Whitespace (as in PEM bodies) is allowed; look for it only when the quick check fails.
+  const compact = expectedLength(text) === decoded.length && text.length % 4 !== 1 ? text : text.replace(/\s+/g, '');
+  const unpadded = unpaddedLength(compact);
   const firstPad = compact.indexOf('=');
   const padInside = firstPad !== -1 && firstPad < unpadded;
-  if (compact.length % 4 === 1 || padInside || decoded.length !== Math.floor((unpadded * 3) / 4)) {
+  if (compact.length % 4 === 1 || padInside || decoded.length !== expectedLength(compact)) {
     throw new CoreError('BASE64_INVALID', `${what} is not valid base64`);
   }
   return decoded;
+}
+
+function unpaddedLength(text: string): number {
+  return text.endsWith('==') ? text.length - 2 : text.endsWith('=') ? text.length - 1 : text.length;
+}
+
+/** The byte length that base64 text of this length decodes to when every character is valid. */
+function expectedLength(text: string): number {
+  return Math.floor((unpaddedLength(text) * 3) / 4);
 }
 
 export function base64Encode(bytes: Uint8Array): string {

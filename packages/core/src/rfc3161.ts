@@ -13,7 +13,7 @@ import {
   generalizedTimeOf,
   integerBytes,
   oidOf,
-  parseStrictDer,
+  parseDer,
   rawBytes,
   smallInteger,
   tagOf,
@@ -146,7 +146,7 @@ const T_CTX3 = 0xa3;
 const T_CTX4 = 0xa4;
 
 // ---------------------------------------------------------------------------------------------
-// Reading asn1js's parse tree. asn1js (through der.ts) does the decoding; parseStrictDer also
+// Reading asn1js's parse tree. asn1js (through der.ts) does the decoding; parseDer also
 // rejects BER (indefinite or non-minimal lengths, constructed strings) and trailing bytes.
 // Every Buffer below is a view of the one private copy asn1js parsed, so signedAttrs, eContent
 // and certificates keep their original bytes (they are signed as received).
@@ -318,7 +318,7 @@ export function parseTimestampToken(der: Uint8Array): TimestampToken {
   const code = MALFORMED;
   // asn1js parses one private copy: every Buffer in the result is a view of it, so later changes
   // to the caller's array cannot alter a parsed (or verified) token.
-  const top = parseStrictDer(der, code, at(code, 'top level'));
+  const top = parseDer(der, code, at(code, 'top level'));
   const topTag = tagByte(top);
   if (topTag !== T_SEQUENCE) fail(code, 'top level', `expected SEQUENCE, found ${tagName(topTag)}`);
 
@@ -652,7 +652,7 @@ function parseTstInfo(buf: Buffer): ParsedTstInfo {
   // `buf` is already a view of the private copy. asn1js reads GeneralizedTime text while it
   // parses and throws on text it cannot read; outside genTime, a TSTInfo keeps times only inside
   // OCTET STRINGs (extensions), which are not decoded, so such a throw concerns genTime.
-  const top = parseStrictDer(buf, code, at(code, what), {
+  const top = parseDer(buf, code, at(code, what), {
     copy: false,
     unreadable: 'genTime (or another GeneralizedTime in it) is not a readable GeneralizedTime',
   });
@@ -855,7 +855,7 @@ interface CertIds {
 function certificateIds(certDer: Uint8Array): CertIds {
   const code = CERT_MALFORMED;
   // Nothing of the certificate is kept, so asn1js may read the caller's bytes in place.
-  const top = parseStrictDer(certDer, code, at(code, 'Certificate'), { copy: false });
+  const top = parseDer(certDer, code, at(code, 'Certificate'), { copy: false });
   if (tagByte(top) !== T_SEQUENCE) fail(code, 'Certificate', 'expected SEQUENCE');
   const cert = fields(top, 'Certificate', code);
   const tbs = fields(cert.next(T_SEQUENCE, 'tbsCertificate'), 'tbsCertificate', code);
@@ -885,7 +885,7 @@ function certificateIds(certDer: Uint8Array): CertIds {
       e.done();
       if (id === OID_SUBJECT_KEY_ID) {
         // extnValue holds the DER of SubjectKeyIdentifier ::= OCTET STRING; a view, not a copy.
-        const inner = parseStrictDer(contentBytes(extnValue, code, at(code, 'SubjectKeyIdentifier')), code, at(code, 'SubjectKeyIdentifier'), { copy: false });
+        const inner = parseDer(contentBytes(extnValue, code, at(code, 'SubjectKeyIdentifier')), code, at(code, 'SubjectKeyIdentifier'), { copy: false });
         if (tagByte(inner) !== T_OCTET_STRING) fail(code, 'SubjectKeyIdentifier', 'must be one OCTET STRING');
         ids.subjectKeyIdentifier = value(inner, 'SubjectKeyIdentifier', code);
       }

@@ -79,8 +79,20 @@ export function verifySignature(alg: SignatureAlgorithm, data: Uint8Array, key: 
   }
 }
 
+let threadPoolEnabled = true;
+
+/**
+ * Whether verifySignatureAsync hands checks to libuv's thread pool (the default) or runs them
+ * at once on this thread: worker threads that each verify whole bundles turn it off, since
+ * they already keep a core busy and the hand-off would only add cost.
+ */
+export function useThreadPoolForSignatures(enabled: boolean): void {
+  threadPoolEnabled = enabled;
+}
+
 /** The same check on libuv's thread pool, so that several run at once on several cores. */
 export function verifySignatureAsync(alg: SignatureAlgorithm, data: Uint8Array, key: KeyObject, signature: Uint8Array): Promise<boolean> {
+  if (!threadPoolEnabled) return Promise.resolve(verifySignature(alg, data, key, signature));
   return new Promise((resolve) => {
     try {
       cryptoVerify(alg.hash, data, verifyOptions(key, alg), signature, (err, ok) => resolve(!err && ok));

@@ -2,10 +2,10 @@
 // (SAN, EKU, key usage, basic constraints, key ids, Fulcio's OIDC issuer), the TBS bytes its
 // signature covers, and the precertificate TBS that embedded SCTs are signed over.
 
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { CoreError } from './errors.js';
-import { pemDecodeAll, toBuffer } from './encoding.js';
+import { pemDecodeAll } from './encoding.js';
 import {
   type AsnNode,
   children,
@@ -75,7 +75,7 @@ export class X509 {
 
   private constructor(der: Buffer) {
     this.der = der;
-    const [tbsNode, algNode, sigNode, ...extra] = children(parseDer(der, E, 'certificate'), E, 'certificate');
+    const [tbsNode, algNode, sigNode, ...extra] = children(parseDer(der, E, 'certificate', { copy: false }), E, 'certificate');
     if (!tbsNode || !algNode || !sigNode || extra.length > 0) throw new CoreError(E, 'certificate must have 3 parts');
     this.tbs = rawBytes(tbsNode);
     this.signatureAlgorithm = signatureAlgorithmFromOid(oidOf(children(algNode, E, 'signatureAlgorithm')[0], E, 'signatureAlgorithm'), algNode);
@@ -111,8 +111,9 @@ export class X509 {
     this.extensions = extensions;
   }
 
+  /** Parses a copy of `der`, so later changes to the caller's bytes cannot reach it. */
   static fromDer(der: Uint8Array): X509 {
-    return new X509(toBuffer(der));
+    return new X509(Buffer.from(der));
   }
 
   /** The first CERTIFICATE block of a PEM text. */
@@ -122,11 +123,14 @@ export class X509 {
     return X509.fromDer(block.der);
   }
 
-  /** The subject public key as a node KeyObject (made once). */
+  /**
+   * The subject public key as a node KeyObject (made once). Taken from OpenSSL's own parse of
+   * the certificate, which costs less than decoding the SubjectPublicKeyInfo on its own.
+   */
   get publicKey(): KeyObject {
     if (!this.cachedKey) {
       try {
-        this.cachedKey = createPublicKey({ key: this.publicKeySpki, format: 'der', type: 'spki' });
+        this.cachedKey = new NodeX509Certificate(this.der).publicKey;
       } catch (err) {
         throw new CoreError(E, `certificate public key is not usable: ${(err as Error).message}`, { cause: err });
       }
@@ -149,7 +153,7 @@ export class X509 {
   get basicConstraints(): { isCA: boolean; pathLength?: number } | undefined {
     const ext = this.extension(OID_BASIC_CONSTRAINTS);
     if (!ext) return undefined;
-    const fields = children(parseDer(ext.value, EXT, 'basicConstraints'), EXT, 'basicConstraints');
+    const fields = children(parseDer(ext.value, EXT, 'basicConstraints', { copy: false }), EXT, 'basicConstraints');
     let isCA = false;
     let pathLength: number | undefined;
     for (const field of fields) {
@@ -166,7 +170,7 @@ export class X509 {
   get keyUsage(): { digitalSignature: boolean; keyCertSign: boolean } | undefined {
     const ext = this.extension(OID_KEY_USAGE);
     if (!ext) return undefined;
-    const bits = expectType(parseDer(ext.value, EXT, 'keyUsage'), asn1js.BitString, EXT, 'keyUsage').valueBlock.valueHexView;
+    const bits = expectType(parseDer(ext.value, EXT, 'keyUsage', { copy: false }), asn1js.BitString, EXT, 'keyUsage').valueBlock.valueHexView;
     const first = bits[0] ?? 0;
     return { digitalSignature: (first & 0x80) !== 0, keyCertSign: (first & 0x04) !== 0 };
   }
@@ -174,18 +178,18 @@ export class X509 {
   get extendedKeyUsage(): string[] {
     const ext = this.extension(OID_EXT_KEY_USAGE);
     if (!ext) return [];
-    return children(parseDer(ext.value, EXT, 'extKeyUsage'), EXT, 'extKeyUsage').map((n) => oidOf(n, EXT, 'extKeyUsage'));
+    return children(parseDer(ext.value, EXT, 'extKeyUsage', { copy: false }), EXT, 'extKeyUsage').map((n) => oidOf(n, EXT, 'extKeyUsage'));
   }
 
   get subjectKeyIdentifier(): Buffer | undefined {
     const ext = this.extension(OID_SUBJECT_KEY_ID);
-    return ext ? Buffer.from(contentBytes(parseDer(ext.value, EXT, 'subjectKeyIdentifier'), EXT, 'subjectKeyIdentifier')) : undefined;
+    return ext ? Buffer.from(contentBytes(parseDer(ext.value, EXT, 'subjectKeyIdentifier', { copy: false }), EXT, 'subjectKeyIdentifier')) : undefined;
   }
 
   get authorityKeyIdentifier(): Buffer | undefined {
     const ext = this.extension(OID_AUTHORITY_KEY_ID);
     if (!ext) return undefined;
-    const keyId = children(parseDer(ext.value, EXT, 'authorityKeyIdentifier'), EXT, 'authorityKeyIdentifier').find((n) => isContextTag(n, 0));
+    const keyId = children(parseDer(ext.value, EXT, 'authorityKeyIdentifier', { copy: false }), EXT, 'authorityKeyIdentifier').find((n) => isContextTag(n, 0));
     return keyId ? Buffer.from(contentBytes(keyId, EXT, 'authorityKeyIdentifier')) : undefined;
   }
 
@@ -193,7 +197,7 @@ export class X509 {
     const ext = this.extension(OID_SUBJECT_ALT_NAME);
     if (!ext) return [];
     const names: SubjectAltName[] = [];
-    for (const name of children(parseDer(ext.value, EXT, 'subjectAltName'), EXT, 'subjectAltName')) {
+    for (const name of children(parseDer(ext.value, EXT, 'subjectAltName', { copy: false }), EXT, 'subjectAltName')) {
       const { cls, number } = tagOf(name);
       if (cls !== 3) throw new CoreError(EXT, 'subjectAltName: unexpected element');
       if (number === 0) {
@@ -224,14 +228,14 @@ export class X509 {
   /** A Fulcio extension holding a DER string (OIDs 1.3.6.1.4.1.57264.1.8 and later). */
   derStringExtension(oid: string): string | undefined {
     const ext = this.extension(oid);
-    return ext ? stringValue(parseDer(ext.value, EXT, `extension ${oid}`), EXT, `extension ${oid}`) : undefined;
+    return ext ? stringValue(parseDer(ext.value, EXT, `extension ${oid}`, { copy: false }), EXT, `extension ${oid}`) : undefined;
   }
 
   /** The TLS-encoded SignedCertificateTimestampList of the embedded-SCT extension, if any. */
   get sctListBytes(): Buffer | undefined {
     const ext = this.extension(OID_SCT_LIST);
     if (!ext) return undefined;
-    return Buffer.from(contentBytes(expectType(parseDer(ext.value, EXT, 'SCT list'), asn1js.OctetString, EXT, 'SCT list'), EXT, 'SCT list'));
+    return Buffer.from(contentBytes(expectType(parseDer(ext.value, EXT, 'SCT list', { copy: false }), asn1js.OctetString, EXT, 'SCT list'), EXT, 'SCT list'));
   }
 
   /**

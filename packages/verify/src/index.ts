@@ -4,3 +4,4 @@ export { TrustMaterial } from './trust-material.js';
 export { VerificationError } from './errors.js';
 export type { Artifact } from './signed-content.js';
 export type { IdentityPolicy } from './policy.js';
+export { VerifierPool, type VerifierPoolOptions } from './pool.js';
