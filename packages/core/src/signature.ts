@@ -2,7 +2,7 @@
 // key details names, public key loading, and signature verification (sync, and async on
 // libuv's thread pool so independent checks run on other cores).
 
-import { createPublicKey, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { CoreError } from './errors.js';
 import { pemDecodeAll } from './encoding.js';
 import type { AsnNode } from './der.js';
@@ -123,3 +123,40 @@ export function algorithmForKey(key: KeyObject): SignatureAlgorithm {
   const hash = hashForKey(key);
   return { name: `${key.asymmetricKeyType}${hash ? `-${hash}` : ''}`, hash };
 }
+
+/**
+ * Checks a signature over a digest computed elsewhere (the signed bytes are not at hand):
+ * ECDSA through @noble/curves (node:crypto always hashes first), RSA PKCS#1 v1.5 by recovering
+ * the DigestInfo. Ed25519 signs the message itself, so it throws SIGNATURE_PREHASH_UNSUPPORTED.
+ */
+export async function verifyPrehashedSignature(key: KeyObject, digest: Uint8Array, hash: HashName, signature: Uint8Array): Promise<boolean> {
+  if (key.asymmetricKeyType === 'ec') {
+    const curves = await import('@noble/curves/nist.js');
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const noble = curve === 'prime256v1' ? curves.p256 : curve === 'secp384r1' ? curves.p384 : curve === 'secp521r1' ? curves.p521 : undefined;
+    if (!noble) throw new CoreError('SIGNATURE_ALGORITHM_UNSUPPORTED', `ECDSA curve ${curve} is not supported`);
+    const jwk = key.export({ format: 'jwk' });
+    const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
+    try {
+      return noble.verify(signature, digest, point, { prehash: false, format: 'der', lowS: false });
+    } catch {
+      return false;
+    }
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    try {
+      const recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      return recovered.equals(Buffer.concat([Buffer.from(DIGEST_INFO_PREFIX[hash], 'hex'), digest]));
+    } catch {
+      return false;
+    }
+  }
+  throw new CoreError('SIGNATURE_PREHASH_UNSUPPORTED', `a ${key.asymmetricKeyType} signature covers the message itself and cannot be checked against a digest`);
+}
+
+/** DER DigestInfo headers that precede the digest in an RSA PKCS#1 v1.5 signature (RFC 8017 §9.2). */
+const DIGEST_INFO_PREFIX: Record<HashName, string> = {
+  sha256: '3031300d060960864801650304020105000420',
+  sha384: '3041300d060960864801650304020205000430',
+  sha512: '3051300d060960864801650304020305000440',
+};

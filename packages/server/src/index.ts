@@ -1,0 +1,2 @@
+// @sigstack/server: the sigstack services.
+export { ServiceError } from './errors.js';
