@@ -14,3 +14,4 @@ export * from './checkpoint.js';
 export * from './canonical-json.js';
 export * from './dsse.js';
 export * from './intoto.js';
+export * from './tiles.js';

@@ -264,18 +264,35 @@ function isPowerOfTwo(n: number): boolean {
  */
 export function inclusionProof(index: number, leafHashes: Uint8Array[]): Buffer[] {
   checkProof(leafHashes, 'leaf hashes');
+  return inclusionProofWith(index, leafHashes.length, (start, end) => mth(leafHashes, start, end));
+}
+
+/**
+ * RFC 6962 §2.1.1 PATH(index, D[size]) where `subtree(start, end)` gives MTH(D[start:end]) for
+ * the ranges the recursion needs (all aligned: `start` is a multiple of a power of two at least
+ * end - start). Logs answer from stored tiles through this.
+ */
+export function inclusionProofWith(index: number, size: number, subtree: (start: number, end: number) => Buffer): Buffer[] {
   checkCount(index, 'leaf index');
-  if (index >= leafHashes.length) {
-    throw malformed(`leaf index ${index} is not within a tree of size ${leafHashes.length}`);
+  checkCount(size, 'tree size');
+  if (index >= size) {
+    throw malformed(`leaf index ${index} is not within a tree of size ${size}`);
   }
-  const path = (m: number, start: number, end: number): Buffer[] => {
+  const proof: Buffer[] = [];
+  const path = (m: number, start: number, end: number): void => {
     const n = end - start;
-    if (n === 1) return [];
+    if (n === 1) return;
     const k = splitPoint(n);
-    if (m < k) return [...path(m, start, start + k), mth(leafHashes, start + k, end)];
-    return [...path(m - k, start + k, end), mth(leafHashes, start, start + k)];
+    if (m < k) {
+      path(m, start, start + k);
+      proof.push(subtree(start + k, end));
+    } else {
+      path(m - k, start + k, end);
+      proof.push(subtree(start, start + k));
+    }
   };
-  return path(index, 0, leafHashes.length);
+  path(index, 0, size);
+  return proof;
 }
 
 /**
@@ -284,19 +301,33 @@ export function inclusionProof(index: number, leafHashes: Uint8Array[]): Buffer[
  */
 export function consistencyProof(size1: number, leafHashes: Uint8Array[]): Buffer[] {
   checkProof(leafHashes, 'leaf hashes');
+  return consistencyProofWith(size1, leafHashes.length, (start, end) => mth(leafHashes, start, end));
+}
+
+/** RFC 6962 §2.1.2 PROOF(size1, D[size]) with subtree hashes from `subtree`, as inclusionProofWith. */
+export function consistencyProofWith(size1: number, size: number, subtree: (start: number, end: number) => Buffer): Buffer[] {
   checkCount(size1, 'first tree size');
-  if (size1 > leafHashes.length) {
-    throw malformed(`first tree size ${size1} exceeds the tree size ${leafHashes.length}`);
+  checkCount(size, 'tree size');
+  if (size1 > size) {
+    throw malformed(`first tree size ${size1} exceeds the tree size ${size}`);
   }
   if (size1 === 0) return [];
-  const subproof = (m: number, start: number, end: number, complete: boolean): Buffer[] => {
+  const proof: Buffer[] = [];
+  const subproof = (m: number, start: number, end: number, complete: boolean): void => {
     const n = end - start;
-    if (m === n) return complete ? [] : [mth(leafHashes, start, end)];
+    if (m === n) {
+      if (!complete) proof.push(subtree(start, end));
+      return;
+    }
     const k = splitPoint(n);
     if (m <= k) {
-      return [...subproof(m, start, start + k, complete), mth(leafHashes, start + k, end)];
+      subproof(m, start, start + k, complete);
+      proof.push(subtree(start + k, end));
+    } else {
+      subproof(m - k, start + k, end, false);
+      proof.push(subtree(start, start + k));
     }
-    return [...subproof(m - k, start + k, end, false), mth(leafHashes, start, start + k)];
   };
-  return subproof(size1, 0, leafHashes.length, true);
+  subproof(size1, 0, size, true);
+  return proof;
 }

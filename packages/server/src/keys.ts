@@ -1,0 +1,39 @@
+// Service signing keys: loaded from a PEM file, or generated on first start into the data
+// directory (PKCS#8 PEM, mode 0600) and reused after. Ed25519 by default, ECDSA P-256 allowed.
+
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ServiceError } from './errors.js';
+
+export type KeyType = 'ed25519' | 'ecdsa-p256';
+
+export interface LoadedKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+export function loadPrivateKeyPem(path: string, passphrase?: string): LoadedKey {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ServiceError(500, 'KEY_UNREADABLE', `cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const privateKey = createPrivateKey(passphrase === undefined ? pem : { key: pem, passphrase });
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  } catch (err) {
+    throw new ServiceError(500, 'KEY_INVALID', `key ${path} is not a usable private key (PEM PKCS#8 / SEC1): ${(err as Error).message}`);
+  }
+}
+
+/** The key at `path`, generated there (mode 0600) when absent. */
+export function loadOrCreateKey(path: string, type: KeyType = 'ed25519'): LoadedKey {
+  if (existsSync(path)) return loadPrivateKeyPem(path);
+  const pair = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  return { privateKey: pair.privateKey, publicKey: pair.publicKey };
+}

@@ -1,0 +1,53 @@
+// The log's signing identity: its key, its name (the checkpoint origin and signer name), its
+// log ID as trusted roots record it, and the two things it signs: checkpoints (C2SP signed
+// notes) and Rekor v1 signed entry timestamps (over RFC 8785 JSON).
+
+import { createHash, sign, type KeyObject } from 'node:crypto';
+import { canonicalize, ed25519KeyHint, signNote } from '@sigstack/core';
+import type { LoadedKey } from '../../keys.js';
+
+export class LogSigner {
+  readonly name: string;
+  readonly publicKey: KeyObject;
+  readonly spki: Buffer;
+  /** The log ID: for Ed25519 the C2SP key ID SHA-256(name ‖ 0x0A ‖ 0x01 ‖ key), else SHA-256(SPKI). */
+  readonly logId: Buffer;
+  readonly keyDetails: 'PKIX_ED25519' | 'PKIX_ECDSA_P256_SHA_256';
+  private readonly privateKey: KeyObject;
+  private readonly ed25519: boolean;
+
+  constructor(name: string, key: LoadedKey) {
+    this.name = name;
+    this.privateKey = key.privateKey;
+    this.publicKey = key.publicKey;
+    this.spki = key.publicKey.export({ type: 'spki', format: 'der' });
+    this.ed25519 = key.publicKey.asymmetricKeyType === 'ed25519';
+    if (!this.ed25519 && key.publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new Error('log keys must be Ed25519 or ECDSA P-256');
+    }
+    this.keyDetails = this.ed25519 ? 'PKIX_ED25519' : 'PKIX_ECDSA_P256_SHA_256';
+    if (this.ed25519) {
+      const raw = this.spki.subarray(this.spki.length - 32);
+      this.logId = createHash('sha256').update(Buffer.concat([Buffer.from(`${name}\n`), Buffer.from([0x01]), raw])).digest();
+      // The 4-byte hint of the C2SP signed note must be the log ID's first four bytes.
+      if (!ed25519KeyHint(name, raw).equals(this.logId.subarray(0, 4))) throw new Error('key hint mismatch');
+    } else {
+      this.logId = createHash('sha256').update(this.spki).digest();
+    }
+  }
+
+  private signBytes(data: Buffer): Buffer {
+    return this.ed25519 ? sign(null, data, this.privateKey) : sign('sha256', data, this.privateKey);
+  }
+
+  /** A signed note over the checkpoint body. */
+  signCheckpoint(body: string): string {
+    return signNote(body, [{ name: this.name, keyHint: this.logId.subarray(0, 4), sign: (message) => this.signBytes(message) }]);
+  }
+
+  /** Rekor v1's signed entry timestamp over {body, integratedTime, logID, logIndex}. */
+  signEntryTimestamp(body: Buffer, integratedTime: number, logIndex: number): Buffer {
+    const payload = canonicalize({ body: body.toString('base64'), integratedTime, logID: this.logId.toString('hex'), logIndex });
+    return this.signBytes(Buffer.from(payload, 'utf8'));
+  }
+}

@@ -1,0 +1,204 @@
+// The transparency log engine behind every log API (Rekor v1, Rekor v2, tiles; later CT): a
+// sequencer that batches appends, commits each batch durably, then signs and publishes a
+// checkpoint, and only then answers; plus reads of entries, tiles, proofs and the index.
+
+import { formatCheckpoint, leafHash } from '@sigstack/core';
+import { ServiceError } from '../../errors.js';
+import type { CanonicalEntry } from '../types/types.js';
+import type { LogSigner } from './log-signer.js';
+import type { LogStorage, PublishedCheckpoint, StoredEntry } from './storage.js';
+import { MerkleTree } from './tree.js';
+
+export interface AppendResult {
+  index: number;
+  integratedTime: number;
+  leafHash: Buffer;
+  /** True when the same canonical entry was already in the log (index is the existing one). */
+  duplicate: boolean;
+}
+
+export interface LogOptions {
+  /** Most entries in one batch (default 1024). */
+  maxBatchSize?: number;
+  /** How long the first entry of an idle log waits for others to join its batch (default 0 ms, at most 250). */
+  batchDelayMs?: number;
+}
+
+export interface CurrentCheckpoint extends PublishedCheckpoint {
+  rootHash: Buffer;
+}
+
+export interface BatchStats {
+  size: number;
+  durationMs: number;
+  treeSize: number;
+}
+
+interface Pending {
+  entry: CanonicalEntry;
+  leafHash: Buffer;
+  resolve: (result: AppendResult) => void;
+  reject: (err: Error) => void;
+}
+
+export class TransparencyLog {
+  private readonly queue: Pending[] = [];
+  private running = false;
+  private closed = false;
+  private current!: CurrentCheckpoint;
+  private readonly maxBatchSize: number;
+  private readonly batchDelayMs: number;
+  /** Called after every committed batch (metrics). */
+  onBatch: (stats: BatchStats) => void = () => {};
+
+  private constructor(
+    readonly storage: LogStorage,
+    readonly signer: LogSigner,
+    private readonly tree: MerkleTree,
+    options: LogOptions,
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? 1024;
+    this.batchDelayMs = Math.min(options.batchDelayMs ?? 0, 250);
+  }
+
+  /** Opens the log on `storage`; a stored tree newer than its checkpoint gets a checkpoint first. */
+  static async open(storage: LogStorage, signer: LogSigner, options: LogOptions = {}): Promise<TransparencyLog> {
+    const tree = new MerkleTree(storage);
+    const size = await storage.entryCount();
+    await tree.load(size);
+    const log = new TransparencyLog(storage, signer, tree, options);
+    const published = await storage.latestCheckpoint();
+    if (published && published.size > size) {
+      throw new ServiceError(500, 'LOG_STORAGE_INCONSISTENT', `the published checkpoint has size ${published.size} but only ${size} entries are stored`);
+    }
+    const rootHash = await tree.root(size);
+    if (published && published.size === size && published.note.includes(`\n${rootHash.toString('base64')}\n`)) {
+      log.current = { ...published, rootHash };
+    } else {
+      log.current = await log.publish(published?.size ?? 0, size, rootHash);
+    }
+    return log;
+  }
+
+  get checkpoint(): CurrentCheckpoint {
+    return this.current;
+  }
+
+  get logId(): Buffer {
+    return this.signer.logId;
+  }
+
+  /** Queues an entry; resolves once it is durable and in a published checkpoint. */
+  append(entry: CanonicalEntry): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new ServiceError(503, 'LOG_CLOSED', 'the log is shutting down; retry against a running server'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, leafHash: leafHash(entry.body), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    const run = () => {
+      this.runBatch().finally(() => {
+        this.running = false;
+        this.schedule();
+      });
+    };
+    if (this.batchDelayMs > 0 && this.queue.length < this.maxBatchSize) setTimeout(run, this.batchDelayMs);
+    else setImmediate(run);
+  }
+
+  private async runBatch(): Promise<void> {
+    const started = performance.now();
+    const batch = this.queue.splice(0, this.maxBatchSize);
+    try {
+      const existing = await this.storage.findLeafHashes(batch.map((p) => p.leafHash));
+      const fresh: Pending[] = [];
+      const duplicates: { pending: Pending; index: number }[] = [];
+      const inBatch = new Map<string, number>();
+      const startIndex = this.tree.size;
+      const integratedTime = Math.floor(Date.now() / 1000);
+      for (const pending of batch) {
+        const key = pending.leafHash.toString('hex');
+        const known = existing.get(key) ?? inBatch.get(key);
+        if (known !== undefined) {
+          duplicates.push({ pending, index: known });
+        } else {
+          inBatch.set(key, startIndex + fresh.length);
+          fresh.push(pending);
+        }
+      }
+      if (fresh.length > 0) {
+        const entries: StoredEntry[] = fresh.map((p, i) => ({
+          index: startIndex + i,
+          leafHash: p.leafHash,
+          body: p.entry.body,
+          integratedTime,
+          kind: p.entry.kind,
+          apiVersion: p.entry.apiVersion,
+        }));
+        const indexWrites = fresh.flatMap((p, i) => p.entry.indexKeys.map((k) => ({ key: `${k.type}:${k.value}`, index: startIndex + i })));
+        const plan = this.tree.planAppend(fresh.map((p) => p.leafHash));
+        await this.storage.appendBatch(entries, plan.tiles, indexWrites);
+        this.tree.apply(plan);
+        this.current = await this.publish(this.current.size, plan.size, await this.tree.root(plan.size));
+      }
+      fresh.forEach((p, i) => p.resolve({ index: startIndex + i, integratedTime, leafHash: p.leafHash, duplicate: false }));
+      for (const { pending, index } of duplicates) {
+        const [stored] = await this.storage.readEntries(index, 1);
+        pending.resolve({ index, integratedTime: stored?.integratedTime ?? integratedTime, leafHash: pending.leafHash, duplicate: true });
+      }
+      this.onBatch({ size: fresh.length, durationMs: performance.now() - started, treeSize: this.current.size });
+    } catch (err) {
+      const failure = err instanceof ServiceError ? err : new ServiceError(503, 'LOG_WRITE_FAILED', `the log could not store this batch; nothing was added, retry: ${(err as Error).message}`);
+      for (const pending of batch) pending.reject(failure);
+      // The in-memory tree must match storage again before the next batch.
+      await this.tree.load(await this.storage.entryCount()).catch(() => {});
+    }
+  }
+
+  private async publish(previousSize: number, size: number, rootHash: Buffer): Promise<CurrentCheckpoint> {
+    const note = this.signer.signCheckpoint(formatCheckpoint({ origin: this.signer.name, size, rootHash }));
+    if (!(await this.storage.publishCheckpoint(previousSize, { size, note }))) {
+      throw new ServiceError(500, 'CHECKPOINT_CONFLICT', 'another writer published a checkpoint for this log; only one sequencer may run per log');
+    }
+    return { size, note, rootHash };
+  }
+
+  async inclusionProof(index: number, size = this.current.size): Promise<Buffer[]> {
+    return this.tree.inclusionProof(index, size);
+  }
+
+  async consistencyProof(size1: number, size2 = this.current.size): Promise<Buffer[]> {
+    return this.tree.consistencyProof(size1, size2);
+  }
+
+  async rootAt(size: number): Promise<Buffer> {
+    return this.tree.root(size);
+  }
+
+  /** Entries within the published tree only. */
+  async entries(start: number, count: number): Promise<StoredEntry[]> {
+    const end = Math.min(start + count, this.current.size);
+    return end > start ? this.storage.readEntries(start, end - start) : [];
+  }
+
+  async entryByLeafHash(hash: Buffer): Promise<StoredEntry | undefined> {
+    const index = (await this.storage.findLeafHashes([hash])).get(hash.toString('hex'));
+    if (index === undefined || index >= this.current.size) return undefined;
+    return (await this.storage.readEntries(index, 1))[0];
+  }
+
+  async search(key: string): Promise<number[]> {
+    return (await this.storage.search(key)).filter((i) => i < this.current.size);
+  }
+
+  /** Stops taking appends, lets queued ones finish, and closes storage. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.storage.close();
+  }
+}

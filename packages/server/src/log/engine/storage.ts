@@ -1,0 +1,53 @@
+// The log engine's storage interface, kept narrow so that drivers (SQLite now, PostgreSQL
+// later) plug in without touching the engine: append a batch atomically, read tiles and
+// entries, look up duplicates and index keys, and compare-and-swap the published checkpoint.
+
+export interface StoredEntry {
+  index: number;
+  leafHash: Buffer;
+  /** The canonical entry body: the Merkle leaf's data. */
+  body: Buffer;
+  /** Seconds since the epoch at which the batch was sequenced. */
+  integratedTime: number;
+  kind: string;
+  apiVersion: string;
+}
+
+/** A hash tile's full contents after a batch: width × 32 bytes (a prefix of the final tile). */
+export interface TileWrite {
+  level: number;
+  index: number;
+  hashes: Buffer;
+}
+
+export interface IndexWrite {
+  key: string;
+  index: number;
+}
+
+export interface PublishedCheckpoint {
+  size: number;
+  /** The signed note text. */
+  note: string;
+}
+
+export interface LogStorage {
+  /** Number of entries durably stored. */
+  entryCount(): Promise<number>;
+  /** Stores entries, tiles and index keys in one durable transaction: all or nothing. */
+  appendBatch(entries: StoredEntry[], tiles: TileWrite[], index: IndexWrite[]): Promise<void>;
+  /** The stored hashes of a tile (possibly partial), or undefined. */
+  readTile(level: number, index: number): Promise<Buffer | undefined>;
+  /** Entries [start, start + count), in order; fewer when the log is shorter. */
+  readEntries(start: number, count: number): Promise<StoredEntry[]>;
+  /** Indexes of stored entries with these leaf hashes (for duplicate detection). */
+  findLeafHashes(leafHashes: Buffer[]): Promise<Map<string, number>>;
+  /** Entry indexes recorded under a search index key. */
+  search(key: string): Promise<number[]>;
+  latestCheckpoint(): Promise<PublishedCheckpoint | undefined>;
+  /** Publishes `next` only if the latest checkpoint still has size `previousSize`; false otherwise. */
+  publishCheckpoint(previousSize: number, next: PublishedCheckpoint): Promise<boolean>;
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,165 @@
+// The log's Merkle tree over its stored tiles: the right edge (the partial tile of every level)
+// kept in memory, full tiles read through a bounded cache, appends turned into tile writes,
+// and roots and proofs answered from tiles.
+
+import {
+  HASH_SIZE,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  consistencyProofWith,
+  inclusionProofWith,
+  subtreeHash,
+  tileRows,
+  type NodeReader,
+} from '@sigstack/core';
+import type { LogStorage, TileWrite } from './storage.js';
+
+const EMPTY_ROOT = Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex');
+
+/** Thrown inside a NodeReader when a tile is not in memory; the caller loads it and retries. */
+class TileNotLoaded {
+  constructor(readonly level: number, readonly index: number) {}
+}
+
+function splitHashes(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i + HASH_SIZE <= data.length; i += HASH_SIZE) out.push(data.subarray(i, i + HASH_SIZE));
+  return out;
+}
+
+/** Number of hashes stored at tile level `level` for a tree of `size` leaves. */
+function hashesAtLevel(size: number, level: number): number {
+  return Math.floor(size / TILE_WIDTH ** level);
+}
+
+export interface AppendPlan {
+  size: number;
+  tiles: TileWrite[];
+  /** Right-edge rows per level after the append. */
+  edges: Buffer[][][];
+  /** Tiles the append completes, with their rows, to cache once applied. */
+  fullTiles: { level: number; index: number; rows: Buffer[][] }[];
+}
+
+export class MerkleTree {
+  private treeSize = 0;
+  /** edges[level] = rows of the rightmost, partial tile at that level (rows[0] empty when none). */
+  private edges: Buffer[][][] = [];
+  private readonly fullTiles = new Map<string, Buffer[][]>();
+
+  constructor(
+    private readonly storage: LogStorage,
+    private readonly cacheTiles = 4096,
+  ) {}
+
+  get size(): number {
+    return this.treeSize;
+  }
+
+  /** Loads the right edge of a stored tree of `size` leaves. */
+  async load(size: number): Promise<void> {
+    this.treeSize = size;
+    this.edges = [];
+    for (let level = 0; hashesAtLevel(size, level) > 0 || level === 0; level++) {
+      const count = hashesAtLevel(size, level);
+      const width = count % TILE_WIDTH;
+      let hashes: Buffer[] = [];
+      if (width > 0) {
+        const stored = await this.storage.readTile(level, Math.floor(count / TILE_WIDTH));
+        hashes = splitHashes(stored ?? Buffer.alloc(0)).slice(0, width);
+        if (hashes.length !== width) throw new Error(`storage is missing tile ${level}/${Math.floor(count / TILE_WIDTH)} for tree size ${size}`);
+      }
+      this.edges[level] = tileRows(hashes);
+      if (count < TILE_WIDTH) break;
+    }
+  }
+
+  /** The tile writes that appending these leaf hashes means, without changing the tree. */
+  planAppend(leafHashes: Buffer[]): AppendPlan {
+    const tiles: TileWrite[] = [];
+    const fullTiles: AppendPlan['fullTiles'] = [];
+    const edges = [...this.edges];
+    let incoming = leafHashes;
+    for (let level = 0; incoming.length > 0; level++) {
+      let hashes = [...(this.edges[level]?.[0] ?? []), ...incoming];
+      let tileIndex = Math.floor(hashesAtLevel(this.treeSize, level) / TILE_WIDTH);
+      const promoted: Buffer[] = [];
+      while (hashes.length >= TILE_WIDTH) {
+        const full = hashes.slice(0, TILE_WIDTH);
+        const rows = tileRows(full);
+        tiles.push({ level, index: tileIndex, hashes: Buffer.concat(full) });
+        fullTiles.push({ level, index: tileIndex, rows });
+        promoted.push(rows[TILE_HEIGHT]?.[0] as Buffer);
+        hashes = hashes.slice(TILE_WIDTH);
+        tileIndex++;
+      }
+      if (hashes.length > 0) tiles.push({ level, index: tileIndex, hashes: Buffer.concat(hashes) });
+      edges[level] = tileRows(hashes);
+      incoming = promoted;
+    }
+    return { size: this.treeSize + leafHashes.length, tiles, edges, fullTiles };
+  }
+
+  /** Makes a plan the tree's state (after its tiles are durably stored). */
+  apply(plan: AppendPlan): void {
+    this.treeSize = plan.size;
+    this.edges = plan.edges;
+    for (const tile of plan.fullTiles) this.rememberFullTile(tile.level, tile.index, tile.rows);
+  }
+
+  /** Root hash of the tree at `size` (≤ current size). */
+  async root(size = this.treeSize): Promise<Buffer> {
+    if (size === 0) return EMPTY_ROOT;
+    return this.withNodes((node) => subtreeHash(node, 0, size));
+  }
+
+  async inclusionProof(index: number, size = this.treeSize): Promise<Buffer[]> {
+    return this.withNodes((node) => inclusionProofWith(index, size, (start, end) => subtreeHash(node, start, end)));
+  }
+
+  async consistencyProof(size1: number, size2 = this.treeSize): Promise<Buffer[]> {
+    return this.withNodes((node) => consistencyProofWith(size1, size2, (start, end) => subtreeHash(node, start, end)));
+  }
+
+  /** Runs `fn` with a node reader, loading any tile it needs from storage and retrying. */
+  private async withNodes<T>(fn: (node: NodeReader) => T): Promise<T> {
+    for (;;) {
+      try {
+        return fn((height, index) => this.node(height, index));
+      } catch (err) {
+        if (!(err instanceof TileNotLoaded)) throw err;
+        const data = await this.storage.readTile(err.level, err.index);
+        if (!data || data.length !== TILE_WIDTH * HASH_SIZE) throw new Error(`storage is missing full tile ${err.level}/${err.index}`);
+        this.rememberFullTile(err.level, err.index, tileRows(splitHashes(data)));
+      }
+    }
+  }
+
+  private node(height: number, index: number): Buffer {
+    const level = Math.floor(height / TILE_HEIGHT);
+    const r = height % TILE_HEIGHT;
+    const position = index * 2 ** r; // in hashes of this tile level
+    const tileIndex = Math.floor(position / TILE_WIDTH);
+    const within = (position % TILE_WIDTH) / 2 ** r;
+    const edgeIndex = Math.floor(hashesAtLevel(this.treeSize, level) / TILE_WIDTH);
+    const rows = tileIndex === edgeIndex ? this.edges[level] : this.fullTiles.get(`${level}/${tileIndex}`);
+    if (!rows) throw new TileNotLoaded(level, tileIndex);
+    const hash = rows[r]?.[within];
+    if (!hash) throw new Error(`node ${height}/${index} is not complete in a tree of size ${this.treeSize}`);
+    if (rows !== this.edges[level]) this.touch(`${level}/${tileIndex}`, rows);
+    return hash;
+  }
+
+  private rememberFullTile(level: number, index: number, rows: Buffer[][]): void {
+    this.touch(`${level}/${index}`, rows);
+    while (this.fullTiles.size > this.cacheTiles) {
+      const oldest = this.fullTiles.keys().next().value as string;
+      this.fullTiles.delete(oldest);
+    }
+  }
+
+  private touch(key: string, rows: Buffer[][]): void {
+    this.fullTiles.delete(key);
+    this.fullTiles.set(key, rows);
+  }
+}
