@@ -10,6 +10,7 @@ usage: sigstack <command> [flags]
 
 commands:
   verify FILE_OR_DIGEST --bundle B ...   verify a sigstore bundle offline (see: sigstack verify --help)
+  log serve|info|get|search|proof        run or query a transparency log (see: sigstack log help)
   help                                   this text
 
 Example (a bundle from the public sigstore instance):
@@ -28,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       return verifyCommand(rest);
+    }
+    case 'log': {
+      const { logCommand } = await import('./commands/log.js');
+      return logCommand(rest);
     }
     case 'start':
       process.stdout.write(`${HELP}\nThe full stack (CA, logs, TSA, TUF) is not built yet; today sigstack verifies bundles.\n` +

@@ -15,3 +15,5 @@ export * from './canonical-json.js';
 export * from './dsse.js';
 export * from './intoto.js';
 export * from './tiles.js';
+export * from './ecdsa-prehashed.js';
+export * from './keygen.js';

@@ -5,6 +5,7 @@
 import { createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { CoreError } from './errors.js';
 import { pemDecodeAll } from './encoding.js';
+import { supportsPrehashedEcdsa, verifyEcdsaPrehashed } from './ecdsa-prehashed.js';
 import type { AsnNode } from './der.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
@@ -125,23 +126,17 @@ export function algorithmForKey(key: KeyObject): SignatureAlgorithm {
 }
 
 /**
- * Checks a signature over a digest computed elsewhere (the signed bytes are not at hand):
- * ECDSA through @noble/curves (node:crypto always hashes first), RSA PKCS#1 v1.5 by recovering
- * the DigestInfo. Ed25519 signs the message itself, so it throws SIGNATURE_PREHASH_UNSUPPORTED.
+ * Checks a signature over a digest computed elsewhere (the signed bytes are not at hand), by
+ * `key` whose DER SubjectPublicKeyInfo is `spki`:
+ * ECDSA through verifyEcdsaPrehashed, RSA PKCS#1 v1.5 by recovering the DigestInfo. Ed25519
+ * signs the message itself, so it throws SIGNATURE_PREHASH_UNSUPPORTED.
  */
-export async function verifyPrehashedSignature(key: KeyObject, digest: Uint8Array, hash: HashName, signature: Uint8Array): Promise<boolean> {
+export function verifyPrehashedSignature(key: KeyObject, spki: Uint8Array, digest: Uint8Array, hash: HashName, signature: Uint8Array): boolean {
   if (key.asymmetricKeyType === 'ec') {
-    const curves = await import('@noble/curves/nist.js');
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    const noble = curve === 'prime256v1' ? curves.p256 : curve === 'secp384r1' ? curves.p384 : curve === 'secp521r1' ? curves.p521 : undefined;
-    if (!noble) throw new CoreError('SIGNATURE_ALGORITHM_UNSUPPORTED', `ECDSA curve ${curve} is not supported`);
-    const jwk = key.export({ format: 'jwk' });
-    const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
-    try {
-      return noble.verify(signature, digest, point, { prehash: false, format: 'der', lowS: false });
-    } catch {
-      return false;
+    if (!supportsPrehashedEcdsa(key)) {
+      throw new CoreError('SIGNATURE_ALGORITHM_UNSUPPORTED', `ECDSA curve ${key.asymmetricKeyDetails?.namedCurve} is not supported`);
     }
+    return verifyEcdsaPrehashed(key, spki, digest, signature);
   }
   if (key.asymmetricKeyType === 'rsa') {
     try {

@@ -1,9 +1,10 @@
 // Tests for note.ts: C2SP / Go sumdb / transparency-dev / rekor-tiles published vectors, real
 // Rekor v1 (ECDSA) and Rekor v2 (Ed25519) checkpoints from the conformance suite, and negatives.
 
+import { generateKeyPair } from '../src/keygen.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import {
   ecdsaKeyHint,
@@ -279,9 +280,9 @@ test('rekor-tiles key IDs: Ed25519 uses name+type, ECDSA hashes the SPKI only', 
   throwsCode(() => ed25519KeyHint(origin, edRaw.subarray(1)), 'NOTE_KEY_INVALID');
   throwsCode(() => ed25519KeyHint('bad name', edRaw), 'NOTE_KEY_INVALID');
   throwsCode(() => ecdsaKeyHint(new Uint8Array()), 'NOTE_KEY_INVALID');
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+  const rsa = generateKeyPair('rsa', { modulusLength: 1024 }).publicKey;
   throwsCode(() => noteKeyHint(origin, rsa), 'NOTE_KEY_UNSUPPORTED');
-  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
+  const p384 = generateKeyPair('ec', { namedCurve: 'P-384' }).publicKey;
   throwsCode(() => noteKeyHint(origin, p384), 'NOTE_KEY_UNSUPPORTED');
   throwsCode(
     () => verifyNoteSignature('x\n', { name: 'k', keyHint: Buffer.alloc(4), signature: Buffer.alloc(64) }, rsa),
@@ -290,8 +291,8 @@ test('rekor-tiles key IDs: Ed25519 uses name+type, ECDSA hashes the SPKI only', 
 });
 
 test('signNote round trip with Ed25519 and ECDSA signers, plus a cosignature', () => {
-  const ed = generateKeyPairSync('ed25519');
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ed = generateKeyPair('ed25519');
+  const ec = generateKeyPair('ec', { namedCurve: 'P-256' });
   const body = 'log.example/one\n5\n' + Buffer.alloc(32, 9).toString('base64') + '\n';
   const signers: NoteSigner[] = [
     { name: 'log.example/one', keyHint: noteKeyHint('log.example/one', ed.publicKey), sign: (m) => sign(null, m, ed.privateKey) },

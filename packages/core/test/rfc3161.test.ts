@@ -1,13 +1,13 @@
 // Tests for rfc3161.ts: sigstore-conformance timestamps (parse, TSA signature, imprint over the
 // bundle signature), corruption probes, and synthetic tokens for algorithms the vectors lack.
 
+import { generateKeyPair } from '../src/keygen.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   constants,
   createHash,
-  generateKeyPairSync,
   KeyObject,
   sign,
   X509Certificate,
@@ -366,10 +366,10 @@ test('a flipped byte in the signature is rejected', () => {
 });
 
 test('wrong keys are rejected', () => {
-  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
-  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
-  const ed = generateKeyPairSync('ed25519').publicKey;
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+  const p384 = generateKeyPair('ec', { namedCurve: 'P-384' }).publicKey;
+  const p256 = generateKeyPair('ec', { namedCurve: 'P-256' }).publicKey;
+  const ed = generateKeyPair('ed25519').publicKey;
+  const rsa = generateKeyPair('rsa', { modulusLength: 2048 }).publicKey;
   throwsCode(() => verifyTimestampTokenSignature(happyToken, p384), 'RFC3161_SIGNATURE_INVALID', /does not verify/);
   throwsCode(() => verifyTimestampTokenSignature(happyToken, p256), 'RFC3161_SIGNATURE_INVALID');
   throwsCode(() => verifyTimestampTokenSignature(happyToken, ed), 'RFC3161_SIGNATURE_INVALID', /ecdsa.*ed25519/);
@@ -531,7 +531,7 @@ test('parse once, verify fast (target > 1000 verifications/s; CI floors are loos
 const message = Buffer.from('the bundle signature bytes');
 
 test('ECDSA P-256 with signed attributes, fractional genTime, embedded certificate', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = generateKeyPair('ec', { namedCurve: 'P-256' });
   const cert = fakeCert({ serial: 42, issuer: 'synthetic ca', subject: 'synthetic tsa', key: publicKey });
   const { der } = synthesize({
     privateKey, message, signatureAlgorithm: seq(oid(OID.ecdsaSha256)), signHash: 'sha256',
@@ -557,7 +557,7 @@ test('ECDSA P-256 with signed attributes, fractional genTime, embedded certifica
 });
 
 test('Ed25519 without signed attributes (signature over eContent), subjectKeyIdentifier signer', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = generateKeyPair('ed25519');
   const ski = createHash('sha1').update('ski').digest();
   const { der, tstInfo } = synthesize({
     privateKey, message, signatureAlgorithm: seq(oid(OID.ed25519)), signHash: null, digest: 'sha512',
@@ -583,7 +583,7 @@ test('Ed25519 without signed attributes (signature over eContent), subjectKeyIde
 });
 
 test('RSA-PSS with explicit parameters', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = generateKeyPair('rsa', { modulusLength: 2048 });
   const pss = (salt: number) =>
     seq(
       oid(OID.rsaPss),
@@ -610,7 +610,7 @@ test('RSA-PSS with explicit parameters', () => {
 });
 
 test('RSA PKCS#1 v1.5 with SHA-384, imprint with SHA-512', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = generateKeyPair('rsa', { modulusLength: 2048 });
   const { der } = synthesize({
     privateKey, message, signatureAlgorithm: seq(oid(OID.sha384Rsa), NULL), signHash: 'sha384',
     digest: 'sha384', imprintHash: 'sha512',
@@ -622,7 +622,7 @@ test('RSA PKCS#1 v1.5 with SHA-384, imprint with SHA-512', () => {
 });
 
 test('content-type attribute other than id-ct-TSTInfo is rejected', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = generateKeyPair('ec', { namedCurve: 'P-256' });
   const { der } = synthesize({
     privateKey, message, signatureAlgorithm: seq(oid(OID.ecdsaSha256)), signHash: 'sha256', contentTypeAttr: OID.data,
   });
@@ -630,7 +630,7 @@ test('content-type attribute other than id-ct-TSTInfo is rejected', () => {
 });
 
 test('signature algorithm hash that contradicts digestAlgorithm, or an unsupported digest, is rejected', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const { privateKey, publicKey } = generateKeyPair('ec', { namedCurve: 'P-384' });
   const mixed = synthesize({ privateKey, message, signatureAlgorithm: seq(oid(OID.ecdsaSha384)), signHash: 'sha256' });
   throwsCode(() => verifyTimestampTokenSignature(parseTimestampToken(mixed.der), publicKey), 'RFC3161_SIGNATURE_INVALID', /sha384/);
   const sha1 = synthesize({ privateKey, message, signatureAlgorithm: seq(oid(OID.ecdsaSha256)), signHash: 'sha1', digest: 'sha1' });
@@ -640,7 +640,7 @@ test('signature algorithm hash that contradicts digestAlgorithm, or an unsupport
 });
 
 test('structural violations are malformed', () => {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = generateKeyPair('ec', { namedCurve: 'P-256' });
   const base = { privateKey, message, signatureAlgorithm: seq(oid(OID.ecdsaSha256)), signHash: 'sha256' };
   throwsCode(() => parseTimestampToken(synthesize({ ...base, extraSignerInfo: true }).der), 'RFC3161_MALFORMED', /exactly one SignerInfo/);
   throwsCode(() => parseTimestampToken(synthesize({ ...base, imprintHash: 'sha1' }).der), 'RFC3161_MALFORMED', /messageImprint/);

@@ -1,2 +1,4 @@
 // @sigstack/server: the sigstack services.
 export { ServiceError } from './errors.js';
+export { startLogService, type LogService, type LogServiceOptions } from './log/service.js';
+export { TransparencyLog } from './log/engine/log.js';

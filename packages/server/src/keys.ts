@@ -1,7 +1,8 @@
 // Service signing keys: loaded from a PEM file, or generated on first start into the data
 // directory (PKCS#8 PEM, mode 0600) and reused after. Ed25519 by default, ECDSA P-256 allowed.
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKeyPair, pemEncode } from '@sigstack/core';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ServiceError } from './errors.js';
@@ -31,9 +32,9 @@ export function loadPrivateKeyPem(path: string, passphrase?: string): LoadedKey 
 /** The key at `path`, generated there (mode 0600) when absent. */
 export function loadOrCreateKey(path: string, type: KeyType = 'ed25519'): LoadedKey {
   if (existsSync(path)) return loadPrivateKeyPem(path);
-  const pair = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pair = type === 'ed25519' ? generateKeyPair('ed25519') : generateKeyPair('ec', { namedCurve: 'P-256' });
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  writeFileSync(path, pemEncode('PRIVATE KEY', pair.pkcs8), { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
   return { privateKey: pair.privateKey, publicKey: pair.publicKey };
 }

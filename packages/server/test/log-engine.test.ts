@@ -2,6 +2,7 @@
 // over all leaves, every checkpoint is consistent with every later one, duplicates are found,
 // and a reopened log continues where it stopped.
 
+import { generateKeyPair } from '@sigstack/core';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +33,7 @@ function tempDir(): string {
 
 test('batches of many sizes: roots, inclusion and consistency match a plain recomputation', async () => {
   const dir = tempDir();
-  const keys = generateKeyPairSync('ed25519');
+  const keys = generateKeyPair('ed25519');
   const signer = new LogSigner('log.test', keys);
   const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), signer, { maxBatchSize: 300 });
   const leaves: Buffer[] = [];
@@ -86,7 +87,7 @@ test('batches of many sizes: roots, inclusion and consistency match a plain reco
 
 test('duplicates resolve to the existing index, within a batch and across batches', async () => {
   const dir = tempDir();
-  const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), new LogSigner('log.test', generateKeyPairSync('ed25519')));
+  const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), new LogSigner('log.test', generateKeyPair('ed25519')));
   const [a, b] = await Promise.all([log.append(entry(1)), log.append(entry(1))]);
   assert.equal(a!.index, 0);
   assert.equal(b!.index, 0);
@@ -103,7 +104,7 @@ test('duplicates resolve to the existing index, within a batch and across batche
 
 test('an ECDSA P-256 log signs checkpoints with a hint from its log ID', async () => {
   const dir = tempDir();
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keys = generateKeyPair('ec', { namedCurve: 'P-256' });
   const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), new LogSigner('log.test', keys));
   await log.append(entry(1));
   const note = parseSignedNote(log.checkpoint.note);

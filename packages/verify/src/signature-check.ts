@@ -6,7 +6,7 @@ import { hashForKey, parseStatement, statementHasSubjectDigest, verifyPrehashedS
 import { fail } from './errors.js';
 import { sha, type Artifact, type SignedContent } from './signed-content.js';
 
-export async function verifyContentSignature(content: SignedContent, key: KeyObject): Promise<boolean> {
+export async function verifyContentSignature(content: SignedContent, key: KeyObject, spki: Buffer): Promise<boolean> {
   const pure = key.asymmetricKeyType === 'ed25519';
   if (content.kind === 'dsse') {
     return verifySignatureAsync({ name: 'dsse', hash: hashForKey(key) }, content.pae, key, content.signature);
@@ -17,7 +17,7 @@ export async function verifyContentSignature(content: SignedContent, key: KeyObj
   if (key.asymmetricKeyType === 'ed25519') {
     fail('ARTIFACT_REQUIRED', 'an Ed25519 signature covers the artifact itself, not its digest: give the file instead');
   }
-  return verifyPrehashedSignature(key, content.digest, content.hash, content.signature);
+  return verifyPrehashedSignature(key, spki, content.digest, content.hash, content.signature);
 }
 
 /** For DSSE bundles: the artifact must be a subject of the in-toto statement (or the payload itself). */

@@ -123,7 +123,7 @@ export class Verifier {
     );
 
     // 4. The signature itself.
-    const signatureOk = settle(verifyContentSignature(content, signerKey));
+    const signatureOk = settle(verifyContentSignature(content, signerKey, signer.spki));
 
     // Now collect, in order.
     const times = await unwrap(allTimes);

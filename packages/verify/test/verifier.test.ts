@@ -1,6 +1,7 @@
 // The verifier against hand-built negative cases derived from real conformance bundles:
 // each tampering must be rejected with the code of the check it breaks, never a crash.
 
+import { generateKeyPair } from '@sigstack/core';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -67,7 +68,7 @@ test('wrong root hash: a proof root that is not the checkpoint root', async () =
 test('wrong checkpoint key: the log key in the trusted root is not the one that signed', async () => {
   const root = rootJson('rekor2-happy-path');
   const log = root.tlogs.find((t: Json) => t.baseUrl.includes('log2025-alpha1'));
-  log.publicKey.rawBytes = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  log.publicKey.rawBytes = generateKeyPair('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
   await rejects(verify(bundleJson('rekor2-happy-path'), root), 'TLOG_CHECKPOINT_INVALID');
 });
 
@@ -119,7 +120,7 @@ test('managed keys: the right key verifies, another key does not, and flags must
   const bundle = bundleJson('managed-key-happy-path');
   const result = await verify(bundle, rootJson(), A_TXT, { key });
   assert.equal(result.identity, undefined);
-  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const other = generateKeyPair('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
   await rejects(verify(bundle, rootJson(), A_TXT, { key: other }), /TLOG_BODY_MISMATCH|SIGNATURE_INVALID/);
   await rejects(verify(bundle, rootJson()), 'KEY_REQUIRED');
   await rejects(verify(bundleJson('happy-path-v0.3'), rootJson(), A_TXT, { key }), 'KEY_MATERIAL_MISMATCH');

@@ -1,0 +1,72 @@
+// ECDSA over a digest: every signature node:crypto makes verifies, and every change to the
+// digest, the signature or the key is refused; malformed signatures are refused, not thrown.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { verifyEcdsaPrehashed } from '../src/ecdsa-prehashed.js';
+
+/** A key pair made with encodings (never exported from a freshly generated KeyObject). */
+function ecKeys(namedCurve: string) {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', {
+    namedCurve,
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  return {
+    spki: publicKey,
+    publicKey: createPublicKey({ key: publicKey, format: 'der', type: 'spki' }),
+    privateKey: createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }),
+  };
+}
+
+const CASES: [string, 'sha256' | 'sha384' | 'sha512'][] = [
+  ['P-256', 'sha256'],
+  ['P-256', 'sha512'],
+  ['P-384', 'sha384'],
+  ['P-384', 'sha256'],
+  ['P-521', 'sha512'],
+];
+
+for (const [curve, hash] of CASES) {
+  test(`${curve} with ${hash}: agrees with node:crypto on valid and tampered signatures`, () => {
+    for (let i = 0; i < 40; i++) {
+      const keys = ecKeys(curve);
+      const other = ecKeys(curve);
+      const message = Buffer.from(`message ${i} ${Math.random()}`);
+      const digest = createHash(hash).update(message).digest();
+      const signature = sign(hash, message, keys.privateKey);
+      assert.ok(verifyEcdsaPrehashed(keys.publicKey, keys.spki, digest, signature), 'valid signature');
+      const wrongDigest = Buffer.from(digest);
+      // ECDSA uses the digest's leftmost bits up to the order's length (32 bytes at least here).
+      wrongDigest[i % 32] ^= 1;
+      assert.equal(verifyEcdsaPrehashed(keys.publicKey, keys.spki, wrongDigest, signature), false, 'other digest');
+      assert.equal(verifyEcdsaPrehashed(other.publicKey, other.spki, digest, signature), false, 'other key');
+      for (const position of [6, signature.length - 1]) {
+        const tampered = Buffer.from(signature);
+        tampered[position] ^= 0x10;
+        assert.equal(verifyEcdsaPrehashed(keys.publicKey, keys.spki, digest, tampered), verify(hash, message, keys.publicKey, tampered), 'tampered signature');
+      }
+    }
+  });
+}
+
+test('malformed and out-of-range signatures are refused', () => {
+  const keys = ecKeys('P-256');
+  const digest = createHash('sha256').update('m').digest();
+  const n = Buffer.from('00ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
+  const der = (r: Buffer, s: Buffer) => Buffer.concat([Buffer.from([0x30, r.length + s.length + 4, 0x02, r.length]), r, Buffer.from([0x02, s.length]), s]);
+  for (const bad of [
+    Buffer.alloc(0),
+    Buffer.from('3000', 'hex'),
+    der(Buffer.from([0]), Buffer.from([1])),
+    der(Buffer.from([1]), Buffer.from([0])),
+    der(n, Buffer.from([1])),
+    der(Buffer.from([0x80]), Buffer.from([1])),
+    Buffer.concat([sign('sha256', Buffer.from('m'), keys.privateKey), Buffer.from([0])]),
+  ]) {
+    assert.equal(verifyEcdsaPrehashed(keys.publicKey, keys.spki, digest, bad), false, bad.toString('hex'));
+  }
+  const ed = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+  assert.equal(verifyEcdsaPrehashed(createPublicKey({ key: ed.publicKey, format: 'der', type: 'spki' }), ed.publicKey, digest, Buffer.alloc(64)), false);
+});

@@ -1,0 +1,34 @@
+// The log's HTTP server: one Fastify app with the Rekor v1 and v2 APIs, the tile reads,
+// metrics and the OpenAPI document over one TransparencyLog; bounded bodies, JSON logs.
+
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TransparencyLog } from '../engine/log.js';
+import { installErrorHandler } from './errors.js';
+import { LogMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { registerRekorV1Routes } from './rekor-v1.js';
+import { registerRekorV2Routes } from './rekor-v2.js';
+import { registerTileRoutes } from './tiles.js';
+
+export interface LogAppOptions {
+  log: TransparencyLog;
+  /** 16 hex digits identifying the tree in Rekor v1 entry IDs. */
+  treeId: string;
+  /** Largest accepted request body in bytes (default 4 MiB). */
+  bodyLimit?: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export function buildLogApp(options: LogAppOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
+  const app = Fastify({ bodyLimit, logger: options.logger ?? false, return503OnClosing: true });
+  installErrorHandler(app, bodyLimit);
+  const metrics = new LogMetrics(options.log);
+  metrics.register(app);
+  registerTileRoutes(app, options.log);
+  registerRekorV1Routes(app, options.log, options.treeId, metrics);
+  registerRekorV2Routes(app, options.log, metrics);
+  app.get('/api/v1/openapi.json', async () => openApiDocument);
+  app.get('/healthz', async () => ({ status: 'ok', treeSize: options.log.checkpoint.size }));
+  return app;
+}

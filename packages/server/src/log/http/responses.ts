@@ -1,0 +1,51 @@
+// Shapes of log entries in the two APIs: Rekor v1's LogEntry (hex proof hashes, SET) and
+// Rekor v2's TransparencyLogEntry (protobuf JSON, base64), both with an inclusion proof
+// against the checkpoint current when the response is made.
+
+import type { CurrentCheckpoint, TransparencyLog } from '../engine/log.js';
+import type { StoredEntry } from '../engine/storage.js';
+
+/** Rekor v1 entry IDs: 16 hex of the tree ID, then the 64-hex leaf hash (the entry UUID). */
+export function entryId(treeId: string, entry: { leafHash: Buffer }): string {
+  return `${treeId}${entry.leafHash.toString('hex')}`;
+}
+
+export async function rekorV1Entry(log: TransparencyLog, treeId: string, entry: StoredEntry, checkpoint: CurrentCheckpoint = log.checkpoint) {
+  const proof = await log.inclusionProof(entry.index, checkpoint.size);
+  return {
+    [entryId(treeId, entry)]: {
+      body: entry.body.toString('base64'),
+      integratedTime: entry.integratedTime,
+      logID: log.logId.toString('hex'),
+      logIndex: entry.index,
+      verification: {
+        inclusionProof: {
+          checkpoint: checkpoint.note,
+          hashes: proof.map((h) => h.toString('hex')),
+          logIndex: entry.index,
+          rootHash: checkpoint.rootHash.toString('hex'),
+          treeSize: checkpoint.size,
+        },
+        signedEntryTimestamp: log.signer.signEntryTimestamp(entry.body, entry.integratedTime, entry.index).toString('base64'),
+      },
+    },
+  };
+}
+
+export async function rekorV2Entry(log: TransparencyLog, entry: StoredEntry, checkpoint: CurrentCheckpoint = log.checkpoint) {
+  const proof = await log.inclusionProof(entry.index, checkpoint.size);
+  return {
+    logIndex: String(entry.index),
+    logId: { keyId: log.logId.toString('base64') },
+    kindVersion: { kind: entry.kind, version: entry.apiVersion },
+    integratedTime: '0',
+    inclusionProof: {
+      logIndex: String(entry.index),
+      rootHash: checkpoint.rootHash.toString('base64'),
+      treeSize: String(checkpoint.size),
+      hashes: proof.map((h) => h.toString('base64')),
+      checkpoint: { envelope: checkpoint.note },
+    },
+    canonicalizedBody: entry.body.toString('base64'),
+  };
+}
