@@ -3,7 +3,7 @@
 // u2 = r·s⁻¹, R = u1·G + u2·Q = u2·(Q + v·G), so x(R) is ECDH(u2, Q + v·G); only one affine
 // point addition is done here, in BigInt. P-256, P-384 and P-521.
 
-import { createECDH, type ECDH, type KeyObject } from 'node:crypto';
+import { createECDH, type ECDH } from 'node:crypto';
 import * as asn1js from 'asn1js';
 
 interface Curve {
@@ -11,6 +11,8 @@ interface Curve {
   bytes: number;
   p: bigint;
   n: bigint;
+  /** y² = x³ − 3x + b */
+  b: bigint;
   ecdh?: ECDH;
 }
 
@@ -20,23 +22,27 @@ const CURVES: Record<string, Curve> = {
     bytes: 32,
     p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
     n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
   },
   secp384r1: {
     name: 'secp384r1',
     bytes: 48,
     p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
     n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
   },
   secp521r1: {
     name: 'secp521r1',
     bytes: 66,
     p: (1n << 521n) - 1n,
     n: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
   },
 };
 
-export function supportsPrehashedEcdsa(key: KeyObject): boolean {
-  return key.asymmetricKeyType === 'ec' && CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''] !== undefined;
+/** True for the curves verifyEcdsaPrehashed handles (by OpenSSL name, e.g. "prime256v1"). */
+export function supportsPrehashedEcdsa(curve: string): boolean {
+  return Object.hasOwn(CURVES, curve);
 }
 
 const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m;
@@ -72,15 +78,14 @@ function add(a: Point, b: Point, p: bigint): Point {
   return { x, y: mod(lambda * (a.x - x) - a.y, p) };
 }
 
-/**
- * The public point from the key's DER SubjectPublicKeyInfo, which ends with the uncompressed
- * point 0x04 ‖ x ‖ y. (Exporting from the KeyObject is avoided: node 20 can deadlock exporting
- * a freshly generated key while the garbage collector finalizes its generation job.)
- */
-function pointFromSpki(spki: Uint8Array, bytes: number): Point | undefined {
-  const point = spki.subarray(spki.length - 1 - 2 * bytes);
-  if (point[0] !== 0x04) return undefined;
-  return { x: toBigInt(point.subarray(1, 1 + bytes)), y: toBigInt(point.subarray(1 + bytes)) };
+/** The uncompressed point 0x04 ‖ x ‖ y as coordinates, when it is one and lies on the curve. */
+function pointOnCurve(encoded: Uint8Array, curve: Curve): Point | undefined {
+  if (encoded.length !== 1 + 2 * curve.bytes || encoded[0] !== 0x04) return undefined;
+  const x = toBigInt(encoded.subarray(1, 1 + curve.bytes));
+  const y = toBigInt(encoded.subarray(1 + curve.bytes));
+  if (x >= curve.p || y >= curve.p) return undefined;
+  if (mod(y * y - (x * x * x - 3n * x + curve.b), curve.p) !== 0n) return undefined;
+  return { x, y };
 }
 
 /** r and s of a DER ECDSA-Sig-Value, or undefined when it is not one. */
@@ -97,14 +102,14 @@ function parseSignature(der: Uint8Array): { r: bigint; s: bigint } | undefined {
 }
 
 /**
- * True when `signature` (DER) is a valid ECDSA signature by `key` over `digest` (the hash of
- * the message, truncated to the curve's order length as ECDSA prescribes). `spki` is the key's
- * DER SubjectPublicKeyInfo with an uncompressed point.
+ * True when `signature` (DER) is a valid ECDSA signature over `digest` (the hash of the message,
+ * truncated to the order's length as ECDSA prescribes) by the key with uncompressed public point
+ * `point` on `curveName` (OpenSSL's name, e.g. "prime256v1"; see spkiKeyInfo).
  */
-export function verifyEcdsaPrehashed(key: KeyObject, spki: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
-  const curve = CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''];
-  if (!curve || key.asymmetricKeyType !== 'ec') return false;
-  const publicPoint = pointFromSpki(spki, curve.bytes);
+export function verifyEcdsaPrehashed(curveName: string, point: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
+  const curve = Object.hasOwn(CURVES, curveName) ? CURVES[curveName] : undefined;
+  if (!curve) return false;
+  const publicPoint = pointOnCurve(point, curve);
   if (!publicPoint) return false;
   const sig = parseSignature(signature);
   if (!sig || sig.r <= 0n || sig.r >= curve.n || sig.s <= 0n || sig.s >= curve.n) return false;

@@ -17,3 +17,4 @@ export * from './intoto.js';
 export * from './tiles.js';
 export * from './ecdsa-prehashed.js';
 export * from './keygen.js';
+export * from './spki.js';

@@ -6,6 +6,7 @@ import { createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type
 import { CoreError } from './errors.js';
 import { pemDecodeAll } from './encoding.js';
 import { supportsPrehashedEcdsa, verifyEcdsaPrehashed } from './ecdsa-prehashed.js';
+import { spkiKeyInfo } from './spki.js';
 import type { AsnNode } from './der.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
@@ -126,27 +127,26 @@ export function algorithmForKey(key: KeyObject): SignatureAlgorithm {
 }
 
 /**
- * Checks a signature over a digest computed elsewhere (the signed bytes are not at hand), by
- * `key` whose DER SubjectPublicKeyInfo is `spki`:
- * ECDSA through verifyEcdsaPrehashed, RSA PKCS#1 v1.5 by recovering the DigestInfo. Ed25519
- * signs the message itself, so it throws SIGNATURE_PREHASH_UNSUPPORTED.
+ * Checks a signature over a digest computed elsewhere (the signed bytes are not at hand) by the
+ * key whose DER SubjectPublicKeyInfo is `spki`: ECDSA through verifyEcdsaPrehashed, RSA PKCS#1
+ * v1.5 by recovering the DigestInfo (with `key` when the caller has the KeyObject already).
+ * Ed25519 signs the message itself, so it throws SIGNATURE_PREHASH_UNSUPPORTED.
  */
-export function verifyPrehashedSignature(key: KeyObject, spki: Uint8Array, digest: Uint8Array, hash: HashName, signature: Uint8Array): boolean {
-  if (key.asymmetricKeyType === 'ec') {
-    if (!supportsPrehashedEcdsa(key)) {
-      throw new CoreError('SIGNATURE_ALGORITHM_UNSUPPORTED', `ECDSA curve ${key.asymmetricKeyDetails?.namedCurve} is not supported`);
-    }
-    return verifyEcdsaPrehashed(key, spki, digest, signature);
+export function verifyPrehashedSignature(spki: Uint8Array, digest: Uint8Array, hash: HashName, signature: Uint8Array, key?: KeyObject): boolean {
+  const info = spkiKeyInfo(spki);
+  if (info.type === 'ec') {
+    if (!supportsPrehashedEcdsa(info.curve)) throw new CoreError('SIGNATURE_ALGORITHM_UNSUPPORTED', `ECDSA curve ${info.curve} is not supported`);
+    return verifyEcdsaPrehashed(info.curve, info.point, digest, signature);
   }
-  if (key.asymmetricKeyType === 'rsa') {
+  if (info.type === 'rsa' && !info.pss) {
     try {
-      const recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      const recovered = publicDecrypt({ key: key ?? createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_PADDING }, signature);
       return recovered.equals(Buffer.concat([Buffer.from(DIGEST_INFO_PREFIX[hash], 'hex'), digest]));
     } catch {
       return false;
     }
   }
-  throw new CoreError('SIGNATURE_PREHASH_UNSUPPORTED', `a ${key.asymmetricKeyType} signature covers the message itself and cannot be checked against a digest`);
+  throw new CoreError('SIGNATURE_PREHASH_UNSUPPORTED', `a ${info.type} signature cannot be checked against a digest (it covers the message itself, or the scheme is not supported)`);
 }
 
 /** DER DigestInfo headers that precede the digest in an RSA PKCS#1 v1.5 signature (RFC 8017 §9.2). */

@@ -5,6 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { verifyEcdsaPrehashed } from '../src/ecdsa-prehashed.js';
+import { spkiKeyInfo } from '../src/spki.js';
+
+/** Verifies by the key's SPKI, as callers do. */
+function check(keys: { spki: Buffer }, digest: Buffer, signature: Buffer): boolean {
+  const info = spkiKeyInfo(keys.spki);
+  return info.type === 'ec' && verifyEcdsaPrehashed(info.curve, info.point, digest, signature);
+}
 
 /** A key pair made with encodings (never exported from a freshly generated KeyObject). */
 function ecKeys(namedCurve: string) {
@@ -36,16 +43,16 @@ for (const [curve, hash] of CASES) {
       const message = Buffer.from(`message ${i} ${Math.random()}`);
       const digest = createHash(hash).update(message).digest();
       const signature = sign(hash, message, keys.privateKey);
-      assert.ok(verifyEcdsaPrehashed(keys.publicKey, keys.spki, digest, signature), 'valid signature');
+      assert.ok(check(keys, digest, signature), 'valid signature');
       const wrongDigest = Buffer.from(digest);
       // ECDSA uses the digest's leftmost bits up to the order's length (32 bytes at least here).
       wrongDigest[i % 32] ^= 1;
-      assert.equal(verifyEcdsaPrehashed(keys.publicKey, keys.spki, wrongDigest, signature), false, 'other digest');
-      assert.equal(verifyEcdsaPrehashed(other.publicKey, other.spki, digest, signature), false, 'other key');
+      assert.equal(check(keys, wrongDigest, signature), false, 'other digest');
+      assert.equal(check(other, digest, signature), false, 'other key');
       for (const position of [6, signature.length - 1]) {
         const tampered = Buffer.from(signature);
         tampered[position] ^= 0x10;
-        assert.equal(verifyEcdsaPrehashed(keys.publicKey, keys.spki, digest, tampered), verify(hash, message, keys.publicKey, tampered), 'tampered signature');
+        assert.equal(check(keys, digest, tampered), verify(hash, message, keys.publicKey, tampered), 'tampered signature');
       }
     }
   });
@@ -65,8 +72,22 @@ test('malformed and out-of-range signatures are refused', () => {
     der(Buffer.from([0x80]), Buffer.from([1])),
     Buffer.concat([sign('sha256', Buffer.from('m'), keys.privateKey), Buffer.from([0])]),
   ]) {
-    assert.equal(verifyEcdsaPrehashed(keys.publicKey, keys.spki, digest, bad), false, bad.toString('hex'));
+    assert.equal(check(keys, digest, bad), false, bad.toString('hex'));
   }
   const ed = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
-  assert.equal(verifyEcdsaPrehashed(createPublicKey({ key: ed.publicKey, format: 'der', type: 'spki' }), ed.publicKey, digest, Buffer.alloc(64)), false);
+  assert.equal(check({ spki: ed.publicKey }, digest, Buffer.alloc(64)), false);
+  assert.equal(verifyEcdsaPrehashed('secp256k1', Buffer.alloc(65, 4), digest, sign('sha256', Buffer.from('m'), keys.privateKey)), false);
+});
+
+test('a public point that is not on the curve is refused', () => {
+  const keys = ecKeys('P-256');
+  const info = spkiKeyInfo(keys.spki);
+  assert.equal(info.type, 'ec');
+  const point = Buffer.from((info as { point: Uint8Array }).point);
+  point[64] ^= 1; // y changes: off the curve
+  const message = Buffer.from('m');
+  const signature = sign('sha256', message, keys.privateKey);
+  const digest = createHash('sha256').update(message).digest();
+  assert.equal(verifyEcdsaPrehashed('prime256v1', point, digest, signature), false);
+  assert.equal(verifyEcdsaPrehashed('prime256v1', (info as { point: Uint8Array }).point, digest, signature), true);
 });

@@ -17,7 +17,7 @@ export async function verifyContentSignature(content: SignedContent, key: KeyObj
   if (key.asymmetricKeyType === 'ed25519') {
     fail('ARTIFACT_REQUIRED', 'an Ed25519 signature covers the artifact itself, not its digest: give the file instead');
   }
-  return verifyPrehashedSignature(key, spki, content.digest, content.hash, content.signature);
+  return verifyPrehashedSignature(spki, content.digest, content.hash, content.signature, key);
 }
 
 /** For DSSE bundles: the artifact must be a subject of the in-toto statement (or the payload itself). */

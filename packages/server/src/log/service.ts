@@ -4,12 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { loadOrCreateKey, loadPrivateKeyPem, type KeyType } from '../keys.js';
 import { SqliteLogStorage } from '../storage/sqlite.js';
 import { TransparencyLog, type LogOptions } from './engine/log.js';
 import { LogSigner } from './engine/log-signer.js';
+import { AdmissionPool } from './admission/pool.js';
 import { buildLogApp } from './http/app.js';
 
 export interface LogServiceOptions extends LogOptions {
@@ -24,6 +26,8 @@ export interface LogServiceOptions extends LogOptions {
   name?: string;
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
+  /** Worker threads that check proposed entries; default one per core beyond the first (at least 1), 0 = inline. */
+  admissionWorkers?: number;
 }
 
 export interface LogService {
@@ -55,7 +59,8 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
   await storage.setMeta('name', name);
 
   const log = await TransparencyLog.open(storage, new LogSigner(name, key), options);
-  const server = buildLogApp({ log, treeId, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), logger: options.logger ?? false });
+  const admission = new AdmissionPool(options.admissionWorkers ?? Math.max(1, availableParallelism() - 1));
+  const server = buildLogApp({ log, treeId, admission, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), logger: options.logger ?? false });
   await server.listen({ port, host });
   const address = server.server.address() as { port: number };
   return {
@@ -65,6 +70,7 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
     treeId,
     async close() {
       await server.close();
+      await admission.close();
       await log.close();
     },
   };

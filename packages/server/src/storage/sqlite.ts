@@ -2,7 +2,9 @@
 // commit so that a batch is durable before anything is acknowledged.
 
 import Database from 'better-sqlite3';
-import type { IndexWrite, LogStorage, PublishedCheckpoint, StoredEntry, TileWrite } from '../log/engine/storage.js';
+import type { LogStorage, PublishedCheckpoint, StoredEntry } from '../log/engine/storage.js';
+
+type AppendBatch = Parameters<LogStorage['appendBatch']>[0];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
@@ -73,10 +75,12 @@ export class SqliteLogStorage implements LogStorage {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
-    this.appendTx = this.db.transaction((entries: StoredEntry[], tiles: TileWrite[], index: IndexWrite[]) => {
-      for (const e of entries) this.statements.insertEntry.run(e.index, e.leafHash, e.body, e.integratedTime, e.kind, e.apiVersion);
-      for (const t of tiles) this.statements.upsertTile.run(t.level, t.index, t.hashes);
-      for (const i of index) this.statements.insertIndex.run(i.key, i.index);
+    this.appendTx = this.db.transaction((batch: AppendBatch): boolean => {
+      if (!this.swapCheckpoint(batch.previousSize, batch.checkpoint)) return false;
+      for (const e of batch.entries) this.statements.insertEntry.run(e.index, e.leafHash, e.body, e.integratedTime, e.kind, e.apiVersion);
+      for (const t of batch.tiles) this.statements.upsertTile.run(t.level, t.index, t.hashes);
+      for (const i of batch.index) this.statements.insertIndex.run(i.key, i.index);
+      return true;
     });
   }
 
@@ -84,8 +88,8 @@ export class SqliteLogStorage implements LogStorage {
     return (this.statements.count.get() as { n: number }).n;
   }
 
-  async appendBatch(entries: StoredEntry[], tiles: TileWrite[], index: IndexWrite[]): Promise<void> {
-    this.appendTx(entries, tiles, index);
+  async appendBatch(batch: AppendBatch): Promise<boolean> {
+    return this.appendTx(batch);
   }
 
   async readTile(level: number, index: number): Promise<Buffer | undefined> {
@@ -114,7 +118,11 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   async publishCheckpoint(previousSize: number, next: PublishedCheckpoint): Promise<boolean> {
-    const current = await this.latestCheckpoint();
+    return this.swapCheckpoint(previousSize, next);
+  }
+
+  private swapCheckpoint(previousSize: number, next: PublishedCheckpoint): boolean {
+    const current = this.statements.checkpoint.get() as PublishedCheckpoint | undefined;
     if (!current) return previousSize === 0 && this.statements.insertCheckpoint.run(next.size, next.note).changes === 1;
     return this.statements.updateCheckpoint.run(next.size, next.note, previousSize).changes === 1;
   }

@@ -1,6 +1,7 @@
 // The transparency log engine behind every log API (Rekor v1, Rekor v2, tiles; later CT): a
-// sequencer that batches appends, commits each batch durably, then signs and publishes a
-// checkpoint, and only then answers; plus reads of entries, tiles, proofs and the index.
+// sequencer that batches appends, signs the checkpoint over each batch, commits both durably
+// in one transaction (the checkpoint is published as the batch lands), and only then answers;
+// plus reads of entries, tiles, proofs and the index.
 
 import { formatCheckpoint, leafHash } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
@@ -39,6 +40,10 @@ interface Pending {
   leafHash: Buffer;
   resolve: (result: AppendResult) => void;
   reject: (err: Error) => void;
+}
+
+function conflict(): ServiceError {
+  return new ServiceError(500, 'CHECKPOINT_CONFLICT', 'another writer published a checkpoint for this log; only one sequencer may run per log');
 }
 
 export class TransparencyLog {
@@ -141,9 +146,14 @@ export class TransparencyLog {
         }));
         const indexWrites = fresh.flatMap((p, i) => p.entry.indexKeys.map((k) => ({ key: `${k.type}:${k.value}`, index: startIndex + i })));
         const plan = this.tree.planAppend(fresh.map((p) => p.leafHash));
-        await this.storage.appendBatch(entries, plan.tiles, indexWrites);
+        const rootHash = this.tree.rootOfPlan(plan);
+        const checkpoint = { size: plan.size, note: this.signCheckpoint(plan.size, rootHash) };
+        // Entries, tiles and the checkpoint over them become durable together, or not at all.
+        if (!(await this.storage.appendBatch({ entries, tiles: plan.tiles, index: indexWrites, previousSize: this.current.size, checkpoint }))) {
+          throw conflict();
+        }
         this.tree.apply(plan);
-        this.current = await this.publish(this.current.size, plan.size, await this.tree.root(plan.size));
+        this.current = { ...checkpoint, rootHash };
       }
       fresh.forEach((p, i) => p.resolve({ index: startIndex + i, integratedTime, leafHash: p.leafHash, duplicate: false }));
       for (const { pending, index } of duplicates) {
@@ -159,11 +169,13 @@ export class TransparencyLog {
     }
   }
 
+  private signCheckpoint(size: number, rootHash: Buffer): string {
+    return this.signer.signCheckpoint(formatCheckpoint({ origin: this.signer.name, size, rootHash }));
+  }
+
   private async publish(previousSize: number, size: number, rootHash: Buffer): Promise<CurrentCheckpoint> {
-    const note = this.signer.signCheckpoint(formatCheckpoint({ origin: this.signer.name, size, rootHash }));
-    if (!(await this.storage.publishCheckpoint(previousSize, { size, note }))) {
-      throw new ServiceError(500, 'CHECKPOINT_CONFLICT', 'another writer published a checkpoint for this log; only one sequencer may run per log');
-    }
+    const note = this.signCheckpoint(size, rootHash);
+    if (!(await this.storage.publishCheckpoint(previousSize, { size, note }))) throw conflict();
     return { size, note, rootHash };
   }
 

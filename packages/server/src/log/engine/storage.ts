@@ -34,8 +34,12 @@ export interface PublishedCheckpoint {
 export interface LogStorage {
   /** Number of entries durably stored. */
   entryCount(): Promise<number>;
-  /** Stores entries, tiles and index keys in one durable transaction: all or nothing. */
-  appendBatch(entries: StoredEntry[], tiles: TileWrite[], index: IndexWrite[]): Promise<void>;
+  /**
+   * Stores entries, tiles and index keys and publishes the checkpoint over them, in one durable
+   * transaction: all or nothing. The checkpoint is compare-and-swapped as publishCheckpoint does;
+   * false (and nothing stored) when the latest checkpoint no longer has `previousSize`.
+   */
+  appendBatch(batch: { entries: StoredEntry[]; tiles: TileWrite[]; index: IndexWrite[]; previousSize: number; checkpoint: PublishedCheckpoint }): Promise<boolean>;
   /** The stored hashes of a tile (possibly partial), or undefined. */
   readTile(level: number, index: number): Promise<Buffer | undefined>;
   /** Entries [start, start + count), in order; fewer when the log is shorter. */

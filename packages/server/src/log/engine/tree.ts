@@ -100,6 +100,23 @@ export class MerkleTree {
     return { size: this.treeSize + leafHashes.length, tiles, edges, fullTiles };
   }
 
+  /**
+   * The root hash the tree will have once `plan` is applied. The root's perfect subtrees all lie
+   * in the right-edge tiles (each starts past the last full tile of its level), so the plan's
+   * edges are all it reads.
+   */
+  rootOfPlan(plan: AppendPlan): Buffer {
+    const saved = { size: this.treeSize, edges: this.edges };
+    this.treeSize = plan.size;
+    this.edges = plan.edges;
+    try {
+      return subtreeHash((height, index) => this.node(height, index), 0, plan.size);
+    } finally {
+      this.treeSize = saved.size;
+      this.edges = saved.edges;
+    }
+  }
+
   /** Makes a plan the tree's state (after its tiles are durably stored). */
   apply(plan: AppendPlan): void {
     this.treeSize = plan.size;

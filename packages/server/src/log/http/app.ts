@@ -2,6 +2,7 @@
 // metrics and the OpenAPI document over one TransparencyLog; bounded bodies, JSON logs.
 
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AdmissionPool } from '../admission/pool.js';
 import type { TransparencyLog } from '../engine/log.js';
 import { installErrorHandler } from './errors.js';
 import { LogMetrics } from './metrics.js';
@@ -17,17 +18,21 @@ export interface LogAppOptions {
   /** Largest accepted request body in bytes (default 4 MiB). */
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
+  /** Log every request (JSON, at info); off by default, errors are always logged. */
+  logRequests?: boolean;
+  /** Where proposed entries are checked (worker threads, or inline). */
+  admission: AdmissionPool;
 }
 
 export function buildLogApp(options: LogAppOptions): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
-  const app = Fastify({ bodyLimit, logger: options.logger ?? false, return503OnClosing: true });
+  const app = Fastify({ bodyLimit, logger: options.logger ?? false, disableRequestLogging: !options.logRequests, return503OnClosing: true });
   installErrorHandler(app, bodyLimit);
   const metrics = new LogMetrics(options.log);
   metrics.register(app);
   registerTileRoutes(app, options.log);
-  registerRekorV1Routes(app, options.log, options.treeId, metrics);
-  registerRekorV2Routes(app, options.log, metrics);
+  registerRekorV1Routes(app, options.log, options.treeId, metrics, options.admission);
+  registerRekorV2Routes(app, options.log, metrics, options.admission);
   app.get('/api/v1/openapi.json', async () => openApiDocument);
   app.get('/healthz', async () => ({ status: 'ok', treeSize: options.log.checkpoint.size }));
   return app;

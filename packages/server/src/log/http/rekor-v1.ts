@@ -10,6 +10,7 @@ import type { TransparencyLog } from '../engine/log.js';
 import type { StoredEntry } from '../engine/storage.js';
 import { pkiFormat } from '../pki/index.js';
 import { canonicalizeProposedEntry } from '../types/index.js';
+import type { AdmissionPool } from '../admission/pool.js';
 import type { LogMetrics } from './metrics.js';
 import { entryId, rekorV1Entry } from './responses.js';
 import { errorBody } from './errors.js';
@@ -22,7 +23,7 @@ function parseIndex(value: unknown, what: string): number {
   return Number(text);
 }
 
-export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog, treeId: string, metrics: LogMetrics): void {
+export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog, treeId: string, metrics: LogMetrics, admission: AdmissionPool): void {
   /** An entry by its 64-hex UUID or 80-hex entry ID (tree ID + UUID). */
   async function entryByUuid(id: string): Promise<StoredEntry | undefined> {
     const text = id.toLowerCase();
@@ -33,7 +34,7 @@ export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog
 
   app.post('/api/v1/log/entries', async (request, reply) => {
     const started = performance.now();
-    const entry = await canonicalizeProposedEntry(request.body);
+    const entry = await admission.admit('v1', request.body);
     const result = await log.append(entry);
     const id = entryId(treeId, result);
     const location = `/api/v1/log/entries/${id}`;

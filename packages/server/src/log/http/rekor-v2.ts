@@ -5,14 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import { ServiceError } from '../../errors.js';
 import type { TransparencyLog } from '../engine/log.js';
-import { canonicalizeV2Request } from '../types/index.js';
+import type { AdmissionPool } from '../admission/pool.js';
 import type { LogMetrics } from './metrics.js';
 import { rekorV2Entry } from './responses.js';
 
-export function registerRekorV2Routes(app: FastifyInstance, log: TransparencyLog, metrics: LogMetrics): void {
+export function registerRekorV2Routes(app: FastifyInstance, log: TransparencyLog, metrics: LogMetrics, admission: AdmissionPool): void {
   app.post('/api/v2/log/entries', async (request, reply) => {
     const started = performance.now();
-    const entry = await canonicalizeV2Request(request.body);
+    const entry = await admission.admit('v2', request.body);
     const result = await log.append(entry);
     const [stored] = await log.entries(result.index, 1);
     if (!stored) throw new ServiceError(500, 'ENTRY_MISSING', 'the entry was stored but could not be read back');

@@ -9,10 +9,13 @@ import {
   X509,
   pemDecodeAll,
   pemEncode,
+  describeSpkiKey,
+  spkiKeyInfo,
   verifyPrehashedSignature,
   verifySignatureAsync,
   type HashName,
   type SignatureAlgorithm,
+  type SpkiKeyInfo,
 } from '@sigstack/core';
 import { ServiceError, badRequest } from '../../errors.js';
 import type { PkiFormat, PkiPublicKey, PkiSignature } from './types.js';
@@ -31,39 +34,31 @@ const EC_CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-3
  * on curves other than P-256/P-384/P-521, and key types other than RSA, ECDSA and Ed25519.
  * Throws ServiceError 400 PUBLIC_KEY_INVALID.
  */
-export function assertAcceptableKey(key: KeyObject, what = 'public key'): void {
-  const type = key.asymmetricKeyType;
-  if (type === 'rsa') {
-    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < RSA_MIN_BITS) throw badRequest(KEY_INVALID, `${what} is a ${bits}-bit RSA key; at least ${RSA_MIN_BITS} bits are required`);
-    if (bits > RSA_MAX_BITS) throw badRequest(KEY_INVALID, `${what} is a ${bits}-bit RSA key; at most ${RSA_MAX_BITS} bits are accepted`);
+export function assertAcceptableKey(info: SpkiKeyInfo, what = 'public key'): void {
+  if (info.type === 'rsa') {
+    if (info.bits < RSA_MIN_BITS) throw badRequest(KEY_INVALID, `${what} is a ${info.bits}-bit RSA key; at least ${RSA_MIN_BITS} bits are required`);
+    if (info.bits > RSA_MAX_BITS) throw badRequest(KEY_INVALID, `${what} is a ${info.bits}-bit RSA key; at most ${RSA_MAX_BITS} bits are accepted`);
     return;
   }
-  if (type === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
-    if (!Object.hasOwn(EC_CURVES, curve)) throw badRequest(KEY_INVALID, `${what} uses the elliptic curve ${curve}; only P-256, P-384 and P-521 are supported`);
+  if (info.type === 'ec') {
+    if (!Object.hasOwn(EC_CURVES, info.curve)) throw badRequest(KEY_INVALID, `${what} uses the elliptic curve ${info.curve}; only P-256, P-384 and P-521 are supported`);
     return;
   }
-  if (type === 'ed25519') return;
-  throw badRequest(KEY_INVALID, `${what} is a ${type ?? 'unknown'} key; only RSA (2048+ bits), ECDSA (P-256/P-384/P-521) and Ed25519 keys are supported`);
+  if (info.type === 'ed25519') return;
+  throw badRequest(KEY_INVALID, `${what} is a ${info.type === 'other' ? info.oid : info.type} key; only RSA (2048+ bits), ECDSA (P-256/P-384/P-521) and Ed25519 keys are supported`);
 }
 
 /** A human name for a key, for messages: "ECDSA P-256", "RSA 2048", "Ed25519". */
-export function describeKey(key: KeyObject): string {
-  const type = key.asymmetricKeyType;
-  if (type === 'ec') return `ECDSA ${EC_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? key.asymmetricKeyDetails?.namedCurve ?? ''}`.trim();
-  if (type === 'rsa') return `RSA ${key.asymmetricKeyDetails?.modulusLength ?? ''}`.trim();
-  if (type === 'ed25519') return 'Ed25519';
-  return String(type);
+export function describeKey(info: SpkiKeyInfo): string {
+  return info.type === 'other' ? `unknown (${info.oid})` : describeSpkiKey(info);
 }
 
 /** The digest a key implies for signing: SHA-384 for P-384, SHA-512 for P-521, none for Ed25519, else SHA-256. */
-export function impliedHash(key: KeyObject): HashName | null {
-  if (key.asymmetricKeyType === 'ed25519') return null;
-  if (key.asymmetricKeyType === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (curve === 'secp384r1') return 'sha384';
-    if (curve === 'secp521r1') return 'sha512';
+export function impliedHash(info: SpkiKeyInfo): HashName | null {
+  if (info.type === 'ed25519') return null;
+  if (info.type === 'ec') {
+    if (info.curve === 'secp384r1') return 'sha384';
+    if (info.curve === 'secp521r1') return 'sha512';
   }
   return 'sha256';
 }
@@ -71,26 +66,44 @@ export function impliedHash(key: KeyObject): HashName | null {
 /** A parsed x509 verifier: a bare public key, one certificate, or a certificate chain (leaf first). */
 export class X509PublicKey implements PkiPublicKey {
   readonly format = 'x509' as const;
-  /** The key that signs: the bare key, or the (leaf) certificate's subject key. */
-  readonly keyObject: KeyObject;
   /** The leaf certificate, when the verifier is a certificate or a chain. */
   readonly certificate: X509 | undefined;
   /** Every certificate given, leaf first; empty for a bare key. */
   readonly chain: readonly X509[];
   /** DER SubjectPublicKeyInfo of the signing key. */
   readonly spki: Buffer;
+  /** What the key is, read from the SPKI (no OpenSSL key decode needed for the digest-only path). */
+  readonly info: SpkiKeyInfo;
+  private key: KeyObject | undefined;
   private readonly canonical: Buffer;
 
-  constructor(keyObject: KeyObject, chain: readonly X509[]) {
-    this.keyObject = keyObject;
+  constructor(spki: Buffer, chain: readonly X509[], key?: KeyObject) {
+    this.spki = spki;
     this.chain = chain;
     this.certificate = chain[0];
-    this.spki = this.certificate ? Buffer.from(this.certificate.publicKeySpki) : keyObject.export({ format: 'der', type: 'spki' });
+    this.key = key;
+    try {
+      this.info = spkiKeyInfo(spki);
+    } catch (err) {
+      throw keyError('invalid public key: not a DER SubjectPublicKeyInfo', err);
+    }
     // Rekor: cryptoutils.MarshalPublicKeyToPEM / MarshalCertificate(s)ToPEM.
     this.canonical = Buffer.from(
       chain.length > 0 ? chain.map((c) => pemEncode('CERTIFICATE', c.der)).join('') : pemEncode('PUBLIC KEY', this.spki),
       'utf8',
     );
+  }
+
+  /** The key that signs as a node KeyObject: the bare key, or the (leaf) certificate's subject key; made on first use. */
+  get keyObject(): KeyObject {
+    if (!this.key) {
+      try {
+        this.key = this.certificate ? this.certificate.publicKey : createPublicKey({ key: this.spki, format: 'der', type: 'spki' });
+      } catch (err) {
+        throw keyError('invalid public key: it cannot be loaded', err);
+      }
+    }
+    return this.key;
   }
 
   /** PEM, as Rekor re-encodes it: "PUBLIC KEY" (SPKI) for keys, "CERTIFICATE" blocks for certificates. */
@@ -172,13 +185,13 @@ function parseCertificate(der: Uint8Array, what: string): X509 {
   } catch (err) {
     throw keyError(`${what} is not a valid X.509 certificate`, err);
   }
-  let key: KeyObject;
+  let info: SpkiKeyInfo;
   try {
-    key = cert.publicKey;
+    info = spkiKeyInfo(cert.publicKeySpki);
   } catch (err) {
     throw keyError(`${what} has an unusable public key`, err);
   }
-  assertAcceptableKey(key, `the key of ${what}`);
+  assertAcceptableKey(info, `the key of ${what}`);
   return cert;
 }
 
@@ -227,12 +240,12 @@ export function parseX509PublicKey(content: Uint8Array | string): X509PublicKey 
       return parseCertificate(b.der, `certificate ${i} of the chain`);
     });
     verifyChain(chain);
-    return new X509PublicKey(chain[0]!.publicKey, chain);
+    return new X509PublicKey(chain[0]!.publicKeySpki, chain);
   }
   const block = blocks[0]!;
   if (block.label === 'CERTIFICATE') {
     const cert = parseCertificate(block.der, 'the certificate');
-    return new X509PublicKey(cert.publicKey, [cert]);
+    return new X509PublicKey(cert.publicKeySpki, [cert]);
   }
   if (block.label === 'PUBLIC KEY' || block.label === 'RSA PUBLIC KEY') {
     return x509KeyFromSpkiOrPkcs1(block.der, block.label === 'PUBLIC KEY' ? 'spki' : 'pkcs1');
@@ -241,22 +254,27 @@ export function parseX509PublicKey(content: Uint8Array | string): X509PublicKey 
 }
 
 function x509KeyFromSpkiOrPkcs1(der: Buffer, type: 'spki' | 'pkcs1'): X509PublicKey {
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: der, format: 'der', type });
-  } catch (err) {
-    throw keyError(`invalid public key: not a ${type === 'spki' ? 'DER SubjectPublicKeyInfo' : 'PKCS#1 RSA public key'}`, err);
+  let key: KeyObject | undefined;
+  let spki = der;
+  if (type === 'pkcs1') {
+    // PKCS#1 RSA keys are rare: let OpenSSL read them and re-encode as SPKI.
+    try {
+      key = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
+      spki = key.export({ format: 'der', type: 'spki' });
+    } catch (err) {
+      throw keyError('invalid public key: not a PKCS#1 RSA public key', err);
+    }
   }
-  if (key.asymmetricKeyType !== 'rsa' && type === 'pkcs1') throw keyError('an RSA PUBLIC KEY block must hold an RSA key');
-  assertAcceptableKey(key);
-  return new X509PublicKey(key, []);
+  const parsed = new X509PublicKey(spki, [], key);
+  assertAcceptableKey(parsed.info);
+  return parsed;
 }
 
 /** A verifier given as DER (Rekor v2 requests): an SPKI public key or a certificate. */
 export function x509PublicKeyFromDer(der: Uint8Array, kind: 'spki' | 'certificate'): X509PublicKey {
   if (kind === 'certificate') {
     const cert = parseCertificate(der, 'the certificate');
-    return new X509PublicKey(cert.publicKey, [cert]);
+    return new X509PublicKey(cert.publicKeySpki, [cert]);
   }
   return x509KeyFromSpkiOrPkcs1(Buffer.from(der), 'spki');
 }
@@ -275,7 +293,8 @@ export async function verifyX509Signature(data: Uint8Array, key: KeyObject, sign
     if (hash === null) return false;
     algorithms.push({ name: hash, hash });
   } else {
-    const implied = impliedHash(key) ?? 'sha256';
+    const implied = key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'sha384'
+      : key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'secp521r1' ? 'sha512' : 'sha256';
     const hashes: HashName[] = implied === 'sha256' ? ['sha256'] : [implied, 'sha256'];
     for (const h of hashes) {
       algorithms.push({ name: h, hash: h });
@@ -293,13 +312,13 @@ export async function verifyX509Signature(data: Uint8Array, key: KeyObject, sign
  * PKCS#1 v1.5. Ed25519 signs the message itself, so it is refused with ServiceError 400
  * ENTRY_ALGORITHM_UNSUPPORTED (Rekor would need Ed25519ph, which this log does not support).
  */
-export async function verifyX509PrehashedSignature(key: KeyObject, spki: Uint8Array, digest: Uint8Array, hash: HashName, signature: Uint8Array): Promise<boolean> {
-  if (key.asymmetricKeyType === 'ed25519') {
+export async function verifyX509PrehashedSignature(key: X509PublicKey, digest: Uint8Array, hash: HashName, signature: Uint8Array): Promise<boolean> {
+  if (key.info.type === 'ed25519') {
     throw badRequest('ENTRY_ALGORITHM_UNSUPPORTED', 'Ed25519 keys cannot sign a digest (hashedrekord needs Ed25519ph, which this log does not support); submit the signature as a rekord entry with the artifact, or use an ECDSA or RSA key');
   }
   if (signature.length === 0) return false;
   try {
-    return verifyPrehashedSignature(key, spki, digest, hash, signature);
+    return verifyPrehashedSignature(key.spki, digest, hash, signature);
   } catch (err) {
     if (err instanceof CoreError) throw badRequest('ENTRY_ALGORITHM_UNSUPPORTED', `the signature cannot be checked against a digest: ${err.message}`);
     throw err;

@@ -23,7 +23,7 @@ async function canonicalize(proposed: unknown): Promise<CanonicalEntry> {
   const digest = hexDigest(value, 'spec.data.hash.value', algorithm);
 
   const key = parseX509PublicKey(keyBytes);
-  if (!(await verifyX509PrehashedSignature(key.keyObject, key.spki, digest, algorithm, sigBytes))) {
+  if (!(await verifyX509PrehashedSignature(key, digest, algorithm, sigBytes))) {
     throw signatureInvalid(`signature does not verify over the given ${algorithm} digest with the given key`);
   }
 

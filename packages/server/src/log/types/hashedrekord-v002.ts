@@ -24,13 +24,13 @@ async function canonicalize(request: unknown): Promise<CanonicalEntry> {
   if (hash === null) {
     throw badRequest(ALGORITHM_UNSUPPORTED, `keyDetails ${verifier.keyDetails} signs messages, not digests; hashedrekord needs a signature over a digest (use ECDSA or RSA)`);
   }
-  if (verifier.key.keyObject.asymmetricKeyType === 'ed25519') {
+  if (verifier.key.info.type === 'ed25519') {
     throw badRequest(ALGORITHM_UNSUPPORTED, `keyDetails ${verifier.keyDetails} (Ed25519ph) is not supported by this log; use an ECDSA or RSA key`);
   }
   if (digest.length !== HASH_SIZE[hash]) {
     throw invalid(`${REQ}.digest is ${digest.length} bytes, but ${verifier.keyDetails} signs a ${hash} digest of ${HASH_SIZE[hash]} bytes`);
   }
-  if (!(await verifyX509PrehashedSignature(verifier.key.keyObject, verifier.key.spki, digest, hash, content))) {
+  if (!(await verifyX509PrehashedSignature(verifier.key, digest, hash, content))) {
     throw signatureInvalid(`signature does not verify over the given ${hash} digest with the given key`);
   }
 

@@ -2,7 +2,7 @@
 // access (camelCase or proto names), the Verifier message (DER key or certificate plus
 // keyDetails), and which key / algorithm pairs the log accepts (rekor-tiles' default registry).
 
-import type { KeyObject } from 'node:crypto';
+import type { SpkiKeyInfo } from '@sigstack/core';
 import { badRequest } from '../../errors.js';
 import { describeKey, x509PublicKeyFromDer, type X509PublicKey } from '../pki/x509.js';
 import { type HashName, type Json, invalid, isObject, obj, protoBytes } from './fields.js';
@@ -60,10 +60,10 @@ export interface V2Verifier {
   raw: Buffer;
 }
 
-function keyFits(detail: KeyDetail, key: KeyObject): boolean {
-  if (key.asymmetricKeyType !== detail.keyType) return false;
-  if (detail.keyType === 'ec') return key.asymmetricKeyDetails?.namedCurve === detail.curve;
-  if (detail.keyType === 'rsa') return RSA_SIZES.includes(key.asymmetricKeyDetails?.modulusLength ?? 0);
+function keyFits(detail: KeyDetail, info: SpkiKeyInfo): boolean {
+  if (info.type !== detail.keyType) return false;
+  if (info.type === 'ec') return info.curve === detail.curve;
+  if (info.type === 'rsa') return RSA_SIZES.includes(info.bits);
   return true;
 }
 
@@ -90,8 +90,8 @@ export function parseV2Verifier(value: unknown, field: string): V2Verifier {
   }
 
   const key = x509PublicKeyFromDer(raw, kind === 'publicKey' ? 'spki' : 'certificate');
-  if (!keyFits(detail, key.keyObject)) {
-    throw badRequest(ALGORITHM_UNSUPPORTED, `${field}.keyDetails ${keyDetails} does not fit the ${describeKey(key.keyObject)} key it is given with`);
+  if (!keyFits(detail, key.info)) {
+    throw badRequest(ALGORITHM_UNSUPPORTED, `${field}.keyDetails ${keyDetails} does not fit the ${describeKey(key.info)} key it is given with`);
   }
   const json: Json = { keyDetails, [kind]: { rawBytes: raw.toString('base64') } };
   return { key, keyDetails, hash: detail.hash, json, raw };

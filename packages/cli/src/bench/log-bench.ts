@@ -1,0 +1,117 @@
+// bench:log: starts the log (SQLite, temporary directory) in its own process, drives concurrent
+// hashedrekord appends with valid P-256 signatures over loopback HTTP for about 20 s, and
+// prints `log: <N> entries/s, p50 <X> ms, p99 <Y> ms` as its last line.
+
+import { spawn } from 'node:child_process';
+import { createHash, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateKeyPair, pemEncode } from '@sigstack/core';
+import { describeError } from '../errors.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const main = fileURLToPath(new URL('../main.js', import.meta.url));
+
+function makeRequests(count: number): Buffer[] {
+  const keys = Array.from({ length: 8 }, () => generateKeyPair('ec', { namedCurve: 'P-256' }));
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = keys[i % keys.length]!;
+    const artifact = Buffer.from(`bench artifact ${i} ${process.pid} ${Date.now()}`);
+    const body = {
+      apiVersion: '0.0.1',
+      kind: 'hashedrekord',
+      spec: {
+        data: { hash: { algorithm: 'sha256', value: createHash('sha256').update(artifact).digest('hex') } },
+        signature: { content: sign('sha256', artifact, key.privateKey).toString('base64'), publicKey: { content: Buffer.from(pemEncode('PUBLIC KEY', key.spki)).toString('base64') } },
+      },
+    };
+    out.push(Buffer.from(JSON.stringify(body)));
+  }
+  return out;
+}
+
+async function startServer(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") goes to the server's node, for profiling.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, main, 'log', 'serve', '--dir', dir, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      const match = /serving at (http:\/\/\S+)/.exec(err);
+      if (match) resolve(match[1] as string);
+    });
+    child.once('exit', (code) => reject(new Error(`log server exited (${code}): ${err}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function run(): Promise<void> {
+  const total = Math.ceil(seconds * 9000) + 2000;
+  process.stderr.write(`bench:log: signing ${total} hashedrekord requests...\n`);
+  const requests = makeRequests(total);
+  const dir = mkdtempSync(join(tmpdir(), 'sigstack-bench-log-'));
+  const server = await startServer(dir);
+  const { hostname, port } = new URL(server.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const post = (body: Buffer) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: hostname, port, method: 'POST', path: '/api/v1/log/entries', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  let next = 0;
+  const latencies: number[] = [];
+  let failures = 0;
+  const drive = async (ms: number, record: boolean) => {
+    const end = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (performance.now() < end && next < requests.length) {
+          const body = requests[next++] as Buffer;
+          const started = performance.now();
+          const status = await post(body);
+          if (status !== 201) failures++;
+          if (record) latencies.push(performance.now() - started);
+        }
+      }),
+    );
+  };
+  try {
+    process.stderr.write(`bench:log: warming up against ${server.url}\n`);
+    await drive(2000, false);
+    const started = performance.now();
+    await drive(seconds * 1000, true);
+    const elapsed = (performance.now() - started) / 1000;
+    if (next >= requests.length) process.stderr.write('bench:log: ran out of pre-signed requests; the figure is a lower bound\n');
+    if (failures > 0) throw new Error(`${failures} appends failed`);
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1);
+    process.stdout.write(`log: ${Math.round(latencies.length / elapsed)} entries/s, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms\n`);
+  } finally {
+    agent.destroy();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+run().catch((err: unknown) => {
+  process.stderr.write(`bench:log: ${describeError(err)}\n`);
+  process.exitCode = 1;
+});

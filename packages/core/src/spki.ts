@@ -1,0 +1,67 @@
+// What a DER SubjectPublicKeyInfo holds, read with asn1js without making a KeyObject (which
+// costs OpenSSL a full key decode): the key type, the EC curve and point, or the RSA size.
+
+import * as asn1js from 'asn1js';
+import { CoreError } from './errors.js';
+import { children, contentBytes, expectType, oidOf, parseDer } from './der.js';
+
+export type SpkiKeyInfo =
+  | { type: 'ec'; curve: string; point: Uint8Array }
+  | { type: 'rsa'; bits: number; pss: boolean }
+  | { type: 'ed25519' | 'ed448' }
+  | { type: 'other'; oid: string };
+
+const CURVE_NAMES: Record<string, string> = {
+  '1.2.840.10045.3.1.7': 'prime256v1',
+  '1.3.132.0.34': 'secp384r1',
+  '1.3.132.0.35': 'secp521r1',
+  '1.3.132.0.10': 'secp256k1',
+};
+
+const E = 'PUBLIC_KEY_INVALID';
+
+export function spkiKeyInfo(spki: Uint8Array): SpkiKeyInfo {
+  const [algorithm, key] = children(parseDer(spki, E, 'SubjectPublicKeyInfo', { copy: false }), E, 'SubjectPublicKeyInfo');
+  const [oidNode, params] = children(algorithm, E, 'SubjectPublicKeyInfo algorithm');
+  const oid = oidOf(oidNode, E, 'SubjectPublicKeyInfo algorithm');
+  const bits = expectType(key, asn1js.BitString, E, 'SubjectPublicKeyInfo key').valueBlock.valueHexView;
+  switch (oid) {
+    case '1.2.840.10045.2.1': {
+      const curveOid = oidOf(params, E, 'EC curve');
+      return { type: 'ec', curve: CURVE_NAMES[curveOid] ?? curveOid, point: bits };
+    }
+    case '1.2.840.113549.1.1.1':
+    case '1.2.840.113549.1.1.10': {
+      const [modulus] = children(parseDer(bits, E, 'RSA public key', { copy: false }), E, 'RSA public key');
+      const n = contentBytes(expectType(modulus, asn1js.Integer, E, 'RSA modulus'), E, 'RSA modulus');
+      let start = 0;
+      while (start < n.length && n[start] === 0) start++;
+      const length = n.length - start;
+      const top = n[start] ?? 0;
+      return { type: 'rsa', bits: length === 0 ? 0 : (length - 1) * 8 + (32 - Math.clz32(top)), pss: oid.endsWith('.10') };
+    }
+    case '1.3.101.112':
+      return { type: 'ed25519' };
+    case '1.3.101.113':
+      return { type: 'ed448' };
+    default:
+      return { type: 'other', oid };
+  }
+}
+
+/** A human name for a key, for messages: "ECDSA P-256", "RSA 2048", "Ed25519". */
+export function describeSpkiKey(info: SpkiKeyInfo): string {
+  const curves: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+  switch (info.type) {
+    case 'ec':
+      return `ECDSA ${curves[info.curve] ?? info.curve}`;
+    case 'rsa':
+      return `RSA ${info.bits}`;
+    case 'ed25519':
+      return 'Ed25519';
+    case 'ed448':
+      return 'Ed448';
+    default:
+      throw new CoreError(E, `unknown key algorithm ${info.oid}`);
+  }
+}

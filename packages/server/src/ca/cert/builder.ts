@@ -1,0 +1,165 @@
+// Certificate building blocks over @peculiar/asn1-x509 schemas (AsnConvert, no hand-written DER):
+// names, serial numbers, key identifiers, extensions, the TBSCertificate, and signing it with a
+// CaSigner into a Certificate whose TBS bytes are checked to be exactly the ones signed.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  AuthorityKeyIdentifier,
+  Certificate,
+  Extension,
+  Extensions,
+  KeyIdentifier,
+  Name,
+  RelativeDistinguishedName,
+  SubjectKeyIdentifier,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from '@peculiar/asn1-x509';
+import { X509 } from '@sigstack/core';
+import { ServiceError } from '../../errors.js';
+import { SIGNATURE_ALGORITHMS, type CaSignatureAlgorithm, type CaSigner } from '../keys/signer.js';
+
+export const OID_SUBJECT_KEY_ID = '2.5.29.14';
+export const OID_KEY_USAGE = '2.5.29.15';
+export const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+export const OID_AUTHORITY_KEY_ID = '2.5.29.35';
+export const OID_EXT_KEY_USAGE = '2.5.29.37';
+export const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+/** RFC 6962 §3.1: the critical poison extension (value ASN.1 NULL) that marks a precertificate. */
+export const OID_CT_POISON = '1.3.6.1.4.1.11129.2.4.3';
+/** RFC 6962 §3.3: the embedded SignedCertificateTimestampList. */
+export const OID_CT_SCT_LIST = '1.3.6.1.4.1.11129.2.4.2';
+
+const OID_ORGANIZATION = '2.5.4.10';
+const OID_COMMON_NAME = '2.5.4.3';
+
+/** An ArrayBuffer holding exactly these bytes (asn1-schema takes ArrayBuffers). */
+export function arrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return copy.buffer;
+}
+
+export function internalError(message: string): ServiceError {
+  return new ServiceError(500, 'CA_INTERNAL', message);
+}
+
+/** A distinguished name O=…, CN=… (UTF8String values, RFC 5280 §4.1.2.4); empty when both are absent. */
+export function distinguishedName(fields: { organization?: string; commonName?: string }): Name {
+  const rdns: RelativeDistinguishedName[] = [];
+  const add = (type: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    rdns.push(new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) })]));
+  };
+  add(OID_ORGANIZATION, fields.organization);
+  add(OID_COMMON_NAME, fields.commonName);
+  return new Name(rdns);
+}
+
+/**
+ * A random positive 160-bit serial number (Fulcio's certificate specification): 20 bytes, the
+ * top bit clear so the INTEGER is positive, the first byte non-zero so DER keeps all 20 bytes.
+ */
+export function randomSerialNumber(): Buffer {
+  for (;;) {
+    const serial = randomBytes(20);
+    serial[0] = (serial[0] ?? 0) & 0x7f;
+    if (serial[0] !== 0) return serial;
+  }
+}
+
+/** Parses a DER SubjectPublicKeyInfo with the schema (throws a 400 for bytes that are not one). */
+export function parseSpki(spki: Buffer): SubjectPublicKeyInfo {
+  try {
+    const parsed = AsnConvert.parse(spki, SubjectPublicKeyInfo);
+    if (!Buffer.from(AsnConvert.serialize(parsed)).equals(spki)) throw new Error('not DER');
+    return parsed;
+  } catch (err) {
+    throw new ServiceError(400, 'PUBLIC_KEY_INVALID', `the public key is not a DER SubjectPublicKeyInfo: send the key in PKIX (SPKI) form`, { cause: err });
+  }
+}
+
+/** The key identifier Fulcio (and Go's crypto/x509, RFC 5280 §4.2.1.2 method 1) uses: SHA-1 of the subjectPublicKey bits. */
+export function keyIdentifier(spki: Buffer): Buffer {
+  return createHash('sha1').update(Buffer.from(parseSpki(spki).subjectPublicKey)).digest();
+}
+
+export function algorithmIdentifier(algorithm: CaSignatureAlgorithm): AlgorithmIdentifier {
+  const info = SIGNATURE_ALGORITHMS[algorithm];
+  return new AlgorithmIdentifier(info.nullParameters ? { algorithm: info.oid, parameters: arrayBuffer(Buffer.from([0x05, 0x00])) } : { algorithm: info.oid });
+}
+
+/** An Extension whose extnValue holds `value` (an asn1-schema object, or DER bytes as they are). */
+export function extension(oid: string, value: object | Uint8Array, critical = false): Extension {
+  const der = value instanceof Uint8Array ? value : new Uint8Array(AsnConvert.serialize(value));
+  return new Extension({ extnID: oid, critical, extnValue: new OctetString(arrayBuffer(der)) });
+}
+
+export function subjectKeyIdExtension(spki: Buffer): Extension {
+  return extension(OID_SUBJECT_KEY_ID, new SubjectKeyIdentifier(arrayBuffer(keyIdentifier(spki))));
+}
+
+export function authorityKeyIdExtension(keyId: Buffer): Extension {
+  return extension(OID_AUTHORITY_KEY_ID, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(arrayBuffer(keyId)) }));
+}
+
+export interface TbsFields {
+  serialNumber: Buffer;
+  algorithm: CaSignatureAlgorithm;
+  issuer: Name;
+  subject: Name;
+  notBefore: Date;
+  notAfter: Date;
+  spki: Buffer;
+  extensions: Extension[];
+}
+
+/** A v3 TBSCertificate; times are whole seconds (UTCTime until 2049, GeneralizedTime after, RFC 5280 §4.1.2.5). */
+export function tbsCertificate(fields: TbsFields): TBSCertificate {
+  return new TBSCertificate({
+    version: Version.v3,
+    serialNumber: arrayBuffer(fields.serialNumber),
+    signature: algorithmIdentifier(fields.algorithm),
+    issuer: fields.issuer,
+    validity: new Validity({ notBefore: fields.notBefore, notAfter: fields.notAfter }),
+    subject: fields.subject,
+    subjectPublicKeyInfo: parseSpki(fields.spki),
+    extensions: new Extensions(fields.extensions),
+  });
+}
+
+/** Signs the TBSCertificate with the CA signer; returns the DER Certificate. */
+export async function signCertificate(tbs: TBSCertificate, signer: CaSigner): Promise<Buffer> {
+  if (tbs.signature.algorithm !== SIGNATURE_ALGORITHMS[signer.algorithm].oid) {
+    throw internalError(`the TBSCertificate names signature algorithm ${tbs.signature.algorithm}, but the CA key signs with ${signer.algorithm}`);
+  }
+  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
+  const signature = Buffer.from(await signer.sign(tbsDer));
+  const der = Buffer.from(
+    AsnConvert.serialize(new Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithmIdentifier(signer.algorithm), signatureValue: arrayBuffer(signature) })),
+  );
+  // The certificate must carry the very bytes that were signed.
+  if (!Buffer.from(X509.fromDer(der).tbs).equals(tbsDer)) throw internalError('the encoded certificate does not carry the TBSCertificate that was signed');
+  return der;
+}
+
+/** Parses a DER certificate with the schema. */
+export function parseCertificate(der: Buffer, what: string): Certificate {
+  try {
+    return AsnConvert.parse(der, Certificate);
+  } catch (err) {
+    throw new ServiceError(500, 'CA_CERTIFICATE_INVALID', `${what} is not a DER X.509 certificate: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Whole seconds: X.509 times carry no fractions, so the dates given and the dates encoded agree. */
+export function wholeSeconds(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
