@@ -1,6 +1,8 @@
 // The embedded store: one SQLite file through better-sqlite3, in WAL mode with full fsync on
-// commit so that a batch is durable before anything is acknowledged.
+// commit so that a batch is durable before anything is acknowledged; batches are committed on
+// a writer thread with its own connection, reads are served from this thread's connection.
 
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { LogStorage, PublishedCheckpoint, StoredEntry } from '../log/engine/storage.js';
 
@@ -50,38 +52,81 @@ function toEntry(row: EntryRow): StoredEntry {
   return { index: row.idx, leafHash: row.leaf_hash, body: row.body, integratedTime: row.integrated_time, kind: row.kind, apiVersion: row.api_version };
 }
 
-export class SqliteLogStorage implements LogStorage {
-  private readonly db: Database.Database;
-  private readonly statements;
-  private readonly appendTx;
+export interface SqliteConnection {
+  db: Database.Database;
+  statements: Record<
+    'count' | 'insertEntry' | 'upsertTile' | 'insertIndex' | 'readTile' | 'readEntries' | 'findLeaf' | 'search' | 'checkpoint' | 'insertCheckpoint' | 'updateCheckpoint' | 'getMeta' | 'setMeta',
+    Database.Statement
+  >;
+  swapCheckpoint(previousSize: number, next: PublishedCheckpoint): boolean;
+  append(batch: AppendBatch): boolean;
+}
 
-  constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
-    this.statements = {
-      count: this.db.prepare('SELECT COUNT(*) AS n FROM entries'),
-      insertEntry: this.db.prepare('INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version) VALUES (?, ?, ?, ?, ?, ?)'),
-      upsertTile: this.db.prepare('INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes'),
-      insertIndex: this.db.prepare('INSERT OR IGNORE INTO search_index (key, idx) VALUES (?, ?)'),
-      readTile: this.db.prepare('SELECT hashes FROM tiles WHERE level = ? AND idx = ?'),
-      readEntries: this.db.prepare('SELECT * FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
-      findLeaf: this.db.prepare('SELECT idx FROM entries WHERE leaf_hash = ?'),
-      search: this.db.prepare('SELECT idx FROM search_index WHERE key = ? ORDER BY idx'),
-      checkpoint: this.db.prepare('SELECT size, note FROM checkpoint WHERE id = 1'),
-      insertCheckpoint: this.db.prepare('INSERT INTO checkpoint (id, size, note) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING'),
-      updateCheckpoint: this.db.prepare('UPDATE checkpoint SET size = ?, note = ? WHERE id = 1 AND size = ?'),
-      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-    };
-    this.appendTx = this.db.transaction((batch: AppendBatch): boolean => {
-      if (!this.swapCheckpoint(batch.previousSize, batch.checkpoint)) return false;
-      for (const e of batch.entries) this.statements.insertEntry.run(e.index, e.leafHash, e.body, e.integratedTime, e.kind, e.apiVersion);
-      for (const t of batch.tiles) this.statements.upsertTile.run(t.level, t.index, t.hashes);
-      for (const i of batch.index) this.statements.insertIndex.run(i.key, i.index);
-      return true;
-    });
+/** One connection with the schema, its statements and the append transaction. */
+export function openSqlite(path: string): SqliteConnection {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const statements = {
+      count: db.prepare('SELECT COUNT(*) AS n FROM entries'),
+      insertEntry: db.prepare('INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version) VALUES (?, ?, ?, ?, ?, ?)'),
+      upsertTile: db.prepare('INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes'),
+      insertIndex: db.prepare('INSERT OR IGNORE INTO search_index (key, idx) VALUES (?, ?)'),
+      readTile: db.prepare('SELECT hashes FROM tiles WHERE level = ? AND idx = ?'),
+      readEntries: db.prepare('SELECT * FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
+      findLeaf: db.prepare('SELECT idx FROM entries WHERE leaf_hash = ?'),
+      search: db.prepare('SELECT idx FROM search_index WHERE key = ? ORDER BY idx'),
+      checkpoint: db.prepare('SELECT size, note FROM checkpoint WHERE id = 1'),
+      insertCheckpoint: db.prepare('INSERT INTO checkpoint (id, size, note) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING'),
+      updateCheckpoint: db.prepare('UPDATE checkpoint SET size = ?, note = ? WHERE id = 1 AND size = ?'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+  };
+  const swapCheckpoint = (previousSize: number, next: PublishedCheckpoint): boolean => {
+    const current = statements.checkpoint.get() as PublishedCheckpoint | undefined;
+    if (!current) return previousSize === 0 && statements.insertCheckpoint.run(next.size, next.note).changes === 1;
+    return statements.updateCheckpoint.run(next.size, next.note, previousSize).changes === 1;
+  };
+  const append = db.transaction((batch: AppendBatch): boolean => {
+    if (!swapCheckpoint(batch.previousSize, batch.checkpoint)) return false;
+    for (const e of batch.entries) statements.insertEntry.run(e.index, Buffer.from(e.leafHash), Buffer.from(e.body), e.integratedTime, e.kind, e.apiVersion);
+    for (const t of batch.tiles) statements.upsertTile.run(t.level, t.index, Buffer.from(t.hashes));
+    for (const i of batch.index) statements.insertIndex.run(i.key, i.index);
+    return true;
+  });
+  return { db, statements, swapCheckpoint, append };
+}
+
+export interface SqliteOptions {
+  /** Commit batches on a writer thread (default), so fsync does not stall the serving thread. */
+  writerThread?: boolean;
+}
+
+export class SqliteLogStorage implements LogStorage {
+  private readonly connection: SqliteConnection;
+  private readonly statements: SqliteConnection['statements'];
+  private readonly writer: Worker | undefined;
+  private readonly waiting = new Map<number, { resolve: (ok: boolean) => void; reject: (err: Error) => void }>();
+  private nextId = 0;
+
+  constructor(path: string, options: SqliteOptions = {}) {
+    this.connection = openSqlite(path);
+    this.statements = this.connection.statements;
+    if (options.writerThread !== false) {
+      this.writer = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path } });
+      this.writer.on('message', (reply: { id: number; ok?: boolean; error?: string }) => {
+        const waiter = this.waiting.get(reply.id);
+        this.waiting.delete(reply.id);
+        if (reply.error !== undefined) waiter?.reject(new Error(reply.error));
+        else waiter?.resolve(reply.ok === true);
+      });
+      this.writer.on('error', (err) => {
+        for (const waiter of this.waiting.values()) waiter.reject(err);
+        this.waiting.clear();
+      });
+    }
   }
 
   async entryCount(): Promise<number> {
@@ -89,7 +134,13 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   async appendBatch(batch: AppendBatch): Promise<boolean> {
-    return this.appendTx(batch);
+    const writer = this.writer;
+    if (!writer) return this.connection.append(batch);
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.waiting.set(id, { resolve, reject });
+      writer.postMessage({ id, batch });
+    });
   }
 
   async readTile(level: number, index: number): Promise<Buffer | undefined> {
@@ -118,13 +169,7 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   async publishCheckpoint(previousSize: number, next: PublishedCheckpoint): Promise<boolean> {
-    return this.swapCheckpoint(previousSize, next);
-  }
-
-  private swapCheckpoint(previousSize: number, next: PublishedCheckpoint): boolean {
-    const current = this.statements.checkpoint.get() as PublishedCheckpoint | undefined;
-    if (!current) return previousSize === 0 && this.statements.insertCheckpoint.run(next.size, next.note).changes === 1;
-    return this.statements.updateCheckpoint.run(next.size, next.note, previousSize).changes === 1;
+    return this.connection.swapCheckpoint(previousSize, next);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -136,6 +181,7 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    await this.writer?.terminate();
+    this.connection.db.close();
   }
 }
