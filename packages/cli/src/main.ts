@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
       return logCommand(rest);
     }
     case 'start':
-      process.stdout.write(`${HELP}\nThe full stack (CA, logs, TSA, TUF) is not built yet; today sigstack verifies bundles.\n` +
+      process.stdout.write(`${HELP}\nThe one-command stack (CA, TSA, TUF) is not built yet; today sigstack verifies bundles\n` +
+        `and runs a transparency log:  node packages/cli/dist/src/main.js log serve --dir .sigstack/log --port 3000\n\n` +
         `Try it on a conformance case shipped with the tests:\n` +
         `  node packages/cli/dist/src/main.js verify test/fixtures/conformance/bundle-verify/a.txt \\\n` +
         `    --bundle test/fixtures/conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json \\\n` +
