@@ -78,23 +78,21 @@ export class Verifier {
 
     // What signed: a certificate (keyless) or a managed key.
     let leaf: X509 | undefined;
-    let signerKey: KeyObject;
+    let managedKey: KeyObject | undefined;
     const material = bundle.keyMaterial;
     if (policy.key !== undefined) {
       if (material.kind !== 'publicKey') {
         fail('KEY_MATERIAL_MISMATCH', 'this bundle was signed with a certificate: verify it with --certificate-identity and --certificate-oidc-issuer, not --key');
       }
-      signerKey = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
+      managedKey = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
     } else {
       if (material.kind === 'publicKey') fail('KEY_REQUIRED', 'this bundle was signed with a managed key: verify it with --key');
       const der = material.kind === 'certificate' ? material.certificate : material.certificates[0];
       if (!der) fail('BUNDLE_INVALID', 'the bundle has no signing certificate');
       leaf = X509.fromDer(der);
-      signerKey = leaf.publicKey;
     }
-    const signer: Signer = leaf
-      ? { publicKey: signerKey, spki: leaf.publicKeySpki, certificate: leaf }
-      : { publicKey: signerKey, spki: signerKey.export({ type: 'spki', format: 'der' }) };
+    const signer: Signer = leaf ? { spki: leaf.publicKeySpki, certificate: leaf } : { spki: (managedKey as KeyObject).export({ type: 'spki', format: 'der' }) };
+    const signerKey = (): KeyObject => managedKey ?? (leaf as X509).publicKey;
 
     // 1. Timestamps: RFC 3161 tokens, and the integrated times that signed entry timestamps vouch for.
     const entries = bundle.tlogEntries.map((entry) => ({ entry, log: settle(Promise.resolve().then(() => trustedLogFor(entry, trust))) }));
@@ -123,7 +121,7 @@ export class Verifier {
     );
 
     // 4. The signature itself.
-    const signatureOk = settle(verifyContentSignature(content, signerKey, signer.spki));
+    const signatureOk = settle(Promise.resolve().then(() => verifyContentSignature(content, signer.spki, signerKey)));
 
     // Now collect, in order.
     const times = await unwrap(allTimes);
