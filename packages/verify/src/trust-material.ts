@@ -3,6 +3,7 @@
 // log keys looked up by log ID. Only facts about the trusted root itself are cached.
 
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
   X509,
@@ -64,7 +65,8 @@ export class TrustMaterial {
 
   /** The public-good instance's trusted root shipped with this package. */
   static publicGood(): TrustMaterial {
-    return TrustMaterial.fromFile(new URL('../../trust/public-good-trusted-root.json', import.meta.url).pathname);
+    // Resolved through the package's exports, so it is found from bundles of this code too.
+    return TrustMaterial.fromFile(createRequire(import.meta.url).resolve('@sigstack/verify/trust/public-good-trusted-root.json'));
   }
 
   tlogById(logId: Buffer): TrustedLog | undefined {

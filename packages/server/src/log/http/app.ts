@@ -1,7 +1,7 @@
 // The log's HTTP server: one Fastify app with the Rekor v1 and v2 APIs, the tile reads,
 // metrics and the OpenAPI document over one TransparencyLog; bounded bodies, JSON logs.
 
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AdmissionPool } from '../admission/pool.js';
 import type { TransparencyLog } from '../engine/log.js';
 import { installErrorHandler } from './errors.js';
@@ -26,7 +26,12 @@ export interface LogAppOptions {
 
 export function buildLogApp(options: LogAppOptions): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
-  const app = Fastify({ bodyLimit, logger: options.logger ?? false, disableRequestLogging: !options.logRequests, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit,
+    logger: options.logger ?? false,
+    logController: new LogController({ disableRequestLogging: !options.logRequests }),
+    return503OnClosing: true,
+  });
   installErrorHandler(app, bodyLimit);
   const metrics = new LogMetrics(options.log);
   metrics.register(app);

@@ -1,0 +1,239 @@
+// Fulcio-profile code-signing certificates: a precertificate (critical CT poison) for the CT log,
+// then the final certificate — the same TBS with the poison replaced by the SCT list, re-signed —
+// so the TBS the log signed (RFC 6962 §3.2) is the final certificate's TBS without its SCTs.
+
+import { createHash } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  Certificate,
+  DirectoryString,
+  ExtendedKeyUsage,
+  Extension,
+  Extensions,
+  GeneralName,
+  KeyUsage,
+  KeyUsageFlags,
+  Name,
+  OtherName,
+  SubjectAlternativeName,
+  TBSCertificate,
+} from '@peculiar/asn1-x509';
+import { OID_OTHERNAME_USERNAME, X509, encodeSctList, verifySignature, signatureAlgorithmFromOid, type SignedCertificateTimestamp } from '@sigstack/core';
+import { ServiceError } from '../../errors.js';
+import type { CaSigner } from '../keys/signer.js';
+import {
+  OID_AUTHORITY_KEY_ID,
+  OID_BASIC_CONSTRAINTS,
+  OID_CODE_SIGNING,
+  OID_CT_POISON,
+  OID_CT_SCT_LIST,
+  OID_EXT_KEY_USAGE,
+  OID_KEY_USAGE,
+  OID_SUBJECT_ALT_NAME,
+  OID_SUBJECT_KEY_ID,
+  arrayBuffer,
+  authorityKeyIdExtension,
+  extension,
+  internalError,
+  keyIdentifier,
+  parseCertificate,
+  randomSerialNumber,
+  signCertificate,
+  subjectKeyIdExtension,
+  tbsCertificate,
+  wholeSeconds,
+} from './builder.js';
+import { checkSubjectPublicKey } from './proof-of-possession.js';
+
+/** The certificate's one identity: an email (rfc822Name), a URI, or a username (OtherName 1.3.6.1.4.1.57264.1.7). */
+export interface SubjectAltNameInput {
+  type: 'email' | 'uri' | 'otherName';
+  value: string;
+}
+
+/** An extension to add as given, e.g. Fulcio's OIDC issuer (1.3.6.1.4.1.57264.1.8, a DER UTF8String). */
+export interface ExtraExtension {
+  oid: string;
+  /** The extnValue contents (the DER of the extension's value). */
+  value: Buffer;
+  critical?: boolean;
+}
+
+/** The issuing CA: its certificate (DER) and its key. */
+export interface CaIssuer {
+  cert: Buffer;
+  signer: CaSigner;
+}
+
+export interface LeafRequest {
+  /** The requester's key, DER SubjectPublicKeyInfo (checked: weak keys get 400 WEAK_KEY). */
+  subjectPublicKeySpki: Buffer;
+  san: SubjectAltNameInput;
+  extensions?: ExtraExtension[];
+  issuer: CaIssuer;
+  /** Default: now (whole seconds). */
+  notBefore?: Date;
+  /** Default 10, as Fulcio issues. */
+  validityMinutes?: number;
+}
+
+export interface Precertificate {
+  /** The DER precertificate, signed by the issuer, with the critical poison extension. */
+  der: Buffer;
+  /** The TBSCertificate a CT log signs SCTs over: the precertificate's TBS without the poison extension. */
+  precertTbs: Buffer;
+  /** SHA-256 of the issuer's SubjectPublicKeyInfo (RFC 6962 issuer_key_hash). */
+  issuerKeyHash: Buffer;
+  issuer: CaIssuer;
+  serialNumber: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** Extensions the CA sets itself; a request may not add them again. */
+const RESERVED = new Set([OID_SUBJECT_KEY_ID, OID_KEY_USAGE, OID_SUBJECT_ALT_NAME, OID_BASIC_CONSTRAINTS, OID_AUTHORITY_KEY_ID, OID_EXT_KEY_USAGE, OID_CT_POISON, OID_CT_SCT_LIST]);
+
+function identityError(message: string): ServiceError {
+  return new ServiceError(400, 'IDENTITY_INVALID', message);
+}
+
+function isAscii(value: string): boolean {
+  return /^[\x21-\x7e]+$/.test(value);
+}
+
+function generalName(san: SubjectAltNameInput): GeneralName {
+  const value = san.value;
+  if (typeof value !== 'string' || value === '') throw identityError(`the certificate identity (${san.type}) is empty: the token must name who it was issued to`);
+  switch (san.type) {
+    case 'email':
+      if (!isAscii(value) || !/^[^@]+@[^@]+$/.test(value)) throw identityError(`"${value}" is not an email address an X.509 rfc822Name can hold (ASCII local@domain)`);
+      return new GeneralName({ rfc822Name: value });
+    case 'uri':
+      if (!isAscii(value) || !URL.canParse(value)) throw identityError(`"${value}" is not an absolute URI an X.509 URI name can hold (ASCII, with a scheme)`);
+      return new GeneralName({ uniformResourceIdentifier: value });
+    case 'otherName': {
+      const utf8 = AsnConvert.serialize(new DirectoryString({ utf8String: value }));
+      return new GeneralName({ otherName: new OtherName({ typeId: OID_OTHERNAME_USERNAME, value: utf8 }) });
+    }
+    default:
+      throw identityError(`unknown identity type "${(san as { type: string }).type}": use email, uri or otherName`);
+  }
+}
+
+function extraExtensions(extra: ExtraExtension[]): Extension[] {
+  const seen = new Set<string>();
+  return extra.map((ext) => {
+    if (!/^\d+(\.\d+)+$/.test(ext.oid)) throw new ServiceError(500, 'CA_EXTENSION_INVALID', `"${ext.oid}" is not an OID in dotted form`);
+    if (RESERVED.has(ext.oid)) throw new ServiceError(500, 'CA_EXTENSION_INVALID', `extension ${ext.oid} is set by the CA itself and cannot be requested`);
+    if (seen.has(ext.oid)) throw new ServiceError(500, 'CA_EXTENSION_INVALID', `extension ${ext.oid} is given twice; a certificate holds each extension once`);
+    seen.add(ext.oid);
+    return extension(ext.oid, new Uint8Array(ext.value), ext.critical === true);
+  });
+}
+
+/** The issuer's Name and key identifier, and a check that the certificate belongs to the signer. */
+function issuerFacts(issuer: CaIssuer): { cert: X509; name: Name; keyId: Buffer; keyHash: Buffer } {
+  const cert = X509.fromDer(issuer.cert);
+  if (!cert.publicKeySpki.equals(issuer.signer.spki)) throw internalError('the issuing CA certificate does not belong to the CA signer\'s key');
+  if (!cert.isCA) throw internalError('the issuing certificate is not a CA certificate');
+  return {
+    cert,
+    name: parseCertificate(issuer.cert, 'the issuing CA certificate').tbsCertificate.subject,
+    keyId: cert.subjectKeyIdentifier ?? keyIdentifier(cert.publicKeySpki),
+    keyHash: createHash('sha256').update(cert.publicKeySpki).digest(),
+  };
+}
+
+function leafTbs(request: LeafRequest, poison: boolean): { tbs: TBSCertificate; keyHash: Buffer; notBefore: Date; notAfter: Date; serialNumber: Buffer } {
+  const key = checkSubjectPublicKey(request.subjectPublicKeySpki);
+  const minutes = request.validityMinutes ?? 10;
+  if (!(minutes > 0 && minutes <= 24 * 60)) throw new ServiceError(500, 'CA_VALIDITY_INVALID', `a validity of ${minutes} minutes is not allowed: Fulcio issues 10-minute certificates`);
+  const { cert: issuerCert, name, keyId, keyHash } = issuerFacts(request.issuer);
+  const notBefore = wholeSeconds(request.notBefore ?? new Date());
+  const notAfter = new Date(notBefore.getTime() + minutes * 60_000);
+  if (notBefore < issuerCert.notBefore || notAfter > issuerCert.notAfter) {
+    throw new ServiceError(500, 'CA_CERTIFICATE_EXPIRED', `the issuing CA certificate is valid ${issuerCert.notBefore.toISOString()} to ${issuerCert.notAfter.toISOString()}, which does not cover a certificate for ${notBefore.toISOString()} to ${notAfter.toISOString()}: renew the CA certificate`);
+  }
+  // The order Go's crypto/x509 writes them in, as Fulcio's certificates have them.
+  const extensions = [
+    extension(OID_KEY_USAGE, new KeyUsage(KeyUsageFlags.digitalSignature), true),
+    extension(OID_EXT_KEY_USAGE, new ExtendedKeyUsage([OID_CODE_SIGNING])),
+    subjectKeyIdExtension(key.spki),
+    authorityKeyIdExtension(keyId),
+    extension(OID_SUBJECT_ALT_NAME, new SubjectAlternativeName([generalName(request.san)]), true),
+    ...extraExtensions(request.extensions ?? []),
+    ...(poison ? [extension(OID_CT_POISON, new Uint8Array([0x05, 0x00]), true)] : []),
+  ];
+  const serialNumber = randomSerialNumber();
+  const tbs = tbsCertificate({
+    serialNumber,
+    algorithm: request.issuer.signer.algorithm,
+    issuer: name,
+    subject: new Name([]),
+    notBefore,
+    notAfter,
+    spki: key.spki,
+    extensions,
+  });
+  return { tbs, keyHash, notBefore, notAfter, serialNumber };
+}
+
+function withoutPoison(tbs: TBSCertificate): TBSCertificate {
+  const kept = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
+  return new TBSCertificate({ ...tbs, extensions: new Extensions(kept) });
+}
+
+/** Builds and signs the precertificate: the certificate to be, marked with the critical CT poison extension. */
+export async function buildPrecertificate(request: LeafRequest): Promise<Precertificate> {
+  const { tbs, keyHash, notBefore, notAfter, serialNumber } = leafTbs(request, true);
+  const der = await signCertificate(tbs, request.issuer.signer);
+  return {
+    der,
+    precertTbs: Buffer.from(AsnConvert.serialize(withoutPoison(tbs))),
+    issuerKeyHash: keyHash,
+    issuer: request.issuer,
+    serialNumber,
+    notBefore,
+    notAfter,
+  };
+}
+
+/** A final certificate without SCTs, for a CA that runs without a CT log (Fulcio's CreateCertificate). */
+export async function buildCertificate(request: LeafRequest): Promise<Buffer> {
+  return signCertificate(leafTbs(request, false).tbs, request.issuer.signer);
+}
+
+/**
+ * The final certificate: the precertificate's TBS with the poison extension replaced by the
+ * SCT list extension (an OCTET STRING around the TLS SignedCertificateTimestampList), re-signed
+ * by the same issuer. Checks that the precertificate is the issuer's, and that the result's
+ * TBS without SCTs is byte for byte the TBS the CT log signed.
+ */
+export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 'issuer'> & { precertTbs?: Buffer }, scts: SignedCertificateTimestamp[]): Promise<Buffer> {
+  if (scts.length === 0) throw internalError('a final certificate needs at least one SCT from the CT log');
+  const parsed: Certificate = parseCertificate(precert.der, 'the precertificate');
+  const pre = X509.fromDer(precert.der);
+  const signer = precert.issuer.signer;
+  if (!verifySignature(signatureAlgorithmFromOid(parsed.signatureAlgorithm.algorithm), pre.tbs, signer.publicKey, pre.signature)) {
+    throw internalError('the precertificate was not signed by this CA: finalize it with the issuer that built it');
+  }
+  const poison = pre.extension(OID_CT_POISON);
+  if (!poison || !poison.critical) throw internalError('the precertificate lacks the critical CT poison extension');
+  if (pre.extension(OID_CT_SCT_LIST)) throw internalError('the precertificate already carries an SCT list');
+
+  const tbs = parsed.tbsCertificate;
+  if (!Buffer.from(AsnConvert.serialize(tbs)).equals(Buffer.from(pre.tbs))) throw internalError('the precertificate does not re-encode to its own TBS bytes');
+  const sctList = AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts))));
+  const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
+  extensions.push(extension(OID_CT_SCT_LIST, new Uint8Array(sctList)));
+  const finalTbs = new TBSCertificate({ ...tbs, extensions: new Extensions(extensions) });
+  const der = await signCertificate(finalTbs, signer);
+
+  // What verifiers rebuild from the final certificate must be what the log signed (RFC 6962 §3.2).
+  const logged = Buffer.from(AsnConvert.serialize(withoutPoison(tbs)));
+  if (precert.precertTbs && !precert.precertTbs.equals(logged)) throw internalError('the precertificate does not match the TBS recorded when it was built');
+  if (!X509.fromDer(der).precertificateTbs().equals(logged)) {
+    throw internalError('the final certificate\'s TBS without SCTs differs from the precertificate\'s: its SCTs would not verify');
+  }
+  return der;
+}

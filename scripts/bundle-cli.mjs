@@ -1,0 +1,20 @@
+// Bundles the CLI's entry points (sigstack, the conformance client) with esbuild into
+// packages/cli/dist/bundle, so a cold `sigstack verify` loads one file instead of dozens of
+// modules. The server package and its dependencies stay external (they start worker threads
+// by file and load native code).
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+rmSync('packages/cli/dist/bundle', { recursive: true, force: true });
+
+await build({
+  entryPoints: ['packages/cli/dist/src/main.js', 'packages/cli/dist/src/conformance.js'],
+  outdir: 'packages/cli/dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['@sigstack/server', 'better-sqlite3', 'fastify', 'openpgp', 'prom-client', 'jose', 'yaml', '@peculiar/*'],
+  logLevel: 'warning',
+});
