@@ -56,18 +56,16 @@ export function signatureAlgorithmFromOid(oid: string, algorithmIdentifier?: Asn
   throw new CoreError('SIGNATURE_ALGORITHM_UNSUPPORTED', `signature algorithm ${oid} is not supported`);
 }
 
-/** The digest ECDSA on this curve (OpenSSL name) signs with in sigstore: SHA-384 on P-384, SHA-512 on P-521, else SHA-256. */
-export function hashForCurve(curve: string | undefined): HashName {
-  if (curve === 'secp384r1') return 'sha384';
-  if (curve === 'secp521r1') return 'sha512';
-  return 'sha256';
-}
-
-/** The digest a key signs with in sigstore (null for Ed25519, which hashes internally). */
+/** The digest a sigstore key details name implies (e.g. PKIX_ECDSA_P384_SHA_384 → sha384). */
 export function hashForKey(key: KeyObject): HashName | null {
   const type = key.asymmetricKeyType;
   if (type === 'ed25519' || type === 'ed448') return null;
-  return type === 'ec' ? hashForCurve(key.asymmetricKeyDetails?.namedCurve) : 'sha256';
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve === 'secp384r1') return 'sha384';
+    if (curve === 'secp521r1') return 'sha512';
+  }
+  return 'sha256';
 }
 
 function verifyOptions(key: KeyObject, alg: SignatureAlgorithm) {

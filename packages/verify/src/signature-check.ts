@@ -2,42 +2,22 @@
 // DSSE envelope's PAE; and, for DSSE, that the artifact is what the envelope is about.
 
 import type { KeyObject } from 'node:crypto';
-import {
-  CoreError,
-  hashForCurve,
-  hashForKey,
-  parseStatement,
-  spkiKeyInfo,
-  statementHasSubjectDigest,
-  supportsPrehashedEcdsa,
-  verifyEcdsaPrehashed,
-  verifyPrehashedSignature,
-  verifySignatureAsync,
-} from '@sigstack/core';
+import { hashForKey, parseStatement, statementHasSubjectDigest, verifyPrehashedSignature, verifySignatureAsync, CoreError } from '@sigstack/core';
 import { fail } from './errors.js';
 import { sha, type Artifact, type SignedContent } from './signed-content.js';
 
-/**
- * Checks the content's signature by the key whose SPKI is `spki`. ECDSA keys are checked against
- * the digest already computed (no OpenSSL key decode); others through `key()`, made on demand.
- */
-export async function verifyContentSignature(content: SignedContent, spki: Buffer, key: () => KeyObject): Promise<boolean> {
-  const info = spkiKeyInfo(spki);
-  if (info.type === 'ec' && supportsPrehashedEcdsa(info.curve)) {
-    const hash = hashForCurve(info.curve);
-    const digest = content.kind === 'message' ? content.digest : hash === 'sha256' ? content.paeSha256 : sha(content.pae, hash);
-    return verifyEcdsaPrehashed(info.curve, info.point, digest, content.signature);
-  }
-  const publicKey = key();
-  const pure = publicKey.asymmetricKeyType === 'ed25519';
+export async function verifyContentSignature(content: SignedContent, key: KeyObject, spki: Buffer): Promise<boolean> {
+  const pure = key.asymmetricKeyType === 'ed25519';
   if (content.kind === 'dsse') {
-    return verifySignatureAsync({ name: 'dsse', hash: hashForKey(publicKey) }, content.pae, publicKey, content.signature);
+    return verifySignatureAsync({ name: 'dsse', hash: hashForKey(key) }, content.pae, key, content.signature);
   }
   if (content.artifact.kind === 'bytes') {
-    return verifySignatureAsync({ name: 'message', hash: pure ? null : content.hash }, content.artifact.data, publicKey, content.signature);
+    return verifySignatureAsync({ name: 'message', hash: pure ? null : content.hash }, content.artifact.data, key, content.signature);
   }
-  if (pure) fail('ARTIFACT_REQUIRED', 'an Ed25519 signature covers the artifact itself, not its digest: give the file instead');
-  return verifyPrehashedSignature(spki, content.digest, content.hash, content.signature, publicKey);
+  if (key.asymmetricKeyType === 'ed25519') {
+    fail('ARTIFACT_REQUIRED', 'an Ed25519 signature covers the artifact itself, not its digest: give the file instead');
+  }
+  return verifyPrehashedSignature(spki, content.digest, content.hash, content.signature, key);
 }
 
 /** For DSSE bundles: the artifact must be a subject of the in-toto statement (or the payload itself). */

@@ -3,11 +3,13 @@
 // what was signed, and the same signing certificate or key.
 
 import { CoreError, base64Decode, pemDecodeAll, type X509 } from '@sigstack/core';
+import type { KeyObject } from 'node:crypto';
 import { fail } from './errors.js';
 import type { SignedContent } from './signed-content.js';
 
 export interface Signer {
   certificate?: X509;
+  publicKey: KeyObject;
   spki: Buffer;
 }
 

@@ -78,21 +78,23 @@ export class Verifier {
 
     // What signed: a certificate (keyless) or a managed key.
     let leaf: X509 | undefined;
-    let managedKey: KeyObject | undefined;
+    let signerKey: KeyObject;
     const material = bundle.keyMaterial;
     if (policy.key !== undefined) {
       if (material.kind !== 'publicKey') {
         fail('KEY_MATERIAL_MISMATCH', 'this bundle was signed with a certificate: verify it with --certificate-identity and --certificate-oidc-issuer, not --key');
       }
-      managedKey = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
+      signerKey = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
     } else {
       if (material.kind === 'publicKey') fail('KEY_REQUIRED', 'this bundle was signed with a managed key: verify it with --key');
       const der = material.kind === 'certificate' ? material.certificate : material.certificates[0];
       if (!der) fail('BUNDLE_INVALID', 'the bundle has no signing certificate');
       leaf = X509.fromDer(der);
+      signerKey = leaf.publicKey;
     }
-    const signer: Signer = leaf ? { spki: leaf.publicKeySpki, certificate: leaf } : { spki: (managedKey as KeyObject).export({ type: 'spki', format: 'der' }) };
-    const signerKey = (): KeyObject => managedKey ?? (leaf as X509).publicKey;
+    const signer: Signer = leaf
+      ? { publicKey: signerKey, spki: leaf.publicKeySpki, certificate: leaf }
+      : { publicKey: signerKey, spki: signerKey.export({ type: 'spki', format: 'der' }) };
 
     // 1. Timestamps: RFC 3161 tokens, and the integrated times that signed entry timestamps vouch for.
     const entries = bundle.tlogEntries.map((entry) => ({ entry, log: settle(Promise.resolve().then(() => trustedLogFor(entry, trust))) }));
@@ -121,7 +123,7 @@ export class Verifier {
     );
 
     // 4. The signature itself.
-    const signatureOk = settle(Promise.resolve().then(() => verifyContentSignature(content, signer.spki, signerKey)));
+    const signatureOk = settle(verifyContentSignature(content, signerKey, signer.spki));
 
     // Now collect, in order.
     const times = await unwrap(allTimes);
