@@ -1,0 +1,180 @@
+// A development-only OIDC issuer as a Fastify app: discovery document, JWKS, and POST /token,
+// which hands a signed ID token for any email or subject to anyone who asks. Never trust it in
+// production; it says so in its discovery document and logs.
+
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { SignJWT } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { ServiceError } from '../errors.js';
+import { devSigningKey, loadOrCreateDevKey, type DevOidcAlgorithm, type DevSigningKey } from './key.js';
+
+export const DEV_OIDC_WARNING =
+  'DEVELOPMENT ONLY: this OIDC issuer signs an ID token for any email or subject to anyone who asks; never list it in a production CA configuration';
+
+export interface DevOidcAppOptions {
+  /** The issuer URL put in tokens and the discovery document (or a function, when the port is known late). */
+  issuerUrl: string | (() => string);
+  /** Private key file; generated there on first use. */
+  keyPath?: string;
+  /** Private key (KeyObject, PEM, or one loaded with loadOrCreateDevKey) instead of a file. */
+  key?: KeyObject | string | DevSigningKey;
+  /** Algorithm of a generated key (default ES256). */
+  alg?: DevOidcAlgorithm;
+  /** Default token lifetime in seconds (default 600). */
+  defaultLifetimeSeconds?: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+function isDevSigningKey(value: unknown): value is DevSigningKey {
+  return typeof value === 'object' && value !== null && 'kid' in value && 'jwk' in value;
+}
+
+const MAX_LIFETIME = 24 * 60 * 60;
+
+function errorBody(status: number, code: string, message: string) {
+  return { code: status, error: code, message };
+}
+
+const invalid = (message: string) => new ServiceError(400, 'REQUEST_INVALID', message);
+
+/** Loose shape check: something@domain.tld. */
+function looksLikeEmail(value: string): boolean {
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+}
+
+interface TokenRequest {
+  email?: string;
+  subject?: string;
+  audience: string | string[];
+  lifetime: number;
+  claims: Record<string, unknown>;
+}
+
+function readTokenRequest(body: unknown, defaultLifetime: number): TokenRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalid('send a JSON object or form fields: {"email": "..."} or {"subject": "..."}, optionally "audience", "expires_in" and "claims"');
+  }
+  const b = body as Record<string, unknown>;
+  const str = (name: string, value: unknown): string | undefined => {
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string') throw invalid(`"${name}" must be a string`);
+    return value;
+  };
+  const email = str('email', b['email']);
+  const subject = str('subject', b['subject'] ?? b['sub']);
+  if (email === undefined && subject === undefined) throw invalid('name the identity: give "email" (an email identity) or "subject" (any other identity), or both');
+  if (email !== undefined && !looksLikeEmail(email)) throw invalid(`"email" ${JSON.stringify(email)} is not an email address`);
+
+  let audience: string | string[] = 'sigstore';
+  const aud = b['audience'] ?? b['aud'] ?? b['client_id'];
+  if (aud !== undefined && aud !== '') {
+    if (typeof aud === 'string') audience = aud;
+    else if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string' && a !== '')) audience = aud as string[];
+    else throw invalid('"audience" must be a string or a non-empty array of strings');
+  }
+
+  let lifetime = defaultLifetime;
+  const exp = b['expires_in'] ?? b['expiresIn'];
+  if (exp !== undefined && exp !== '') {
+    const n = typeof exp === 'string' ? Number(exp) : exp;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_LIFETIME) throw invalid(`"expires_in" must be a whole number of seconds from 1 to ${MAX_LIFETIME}`);
+    lifetime = n;
+  }
+
+  let claims: Record<string, unknown> = {};
+  let raw = b['claims'];
+  if (typeof raw === 'string' && raw !== '') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw invalid('"claims" (a form field) must be a JSON object');
+    }
+  }
+  if (raw !== undefined && raw !== '') {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('"claims" must be an object of extra claims');
+    claims = raw as Record<string, unknown>;
+    if ('iss' in claims) throw invalid('"claims" cannot set "iss": tokens from this issuer always name it');
+  }
+  return { ...(email !== undefined ? { email } : {}), ...(subject !== undefined ? { subject } : {}), audience, lifetime, claims };
+}
+
+/** The app; the key is loaded (or generated) when it is built. */
+export function buildDevOidcApp(options: DevOidcAppOptions): FastifyInstance {
+  let key: DevSigningKey;
+  if (options.key !== undefined) key = isDevSigningKey(options.key) ? options.key : devSigningKey(options.key);
+  else if (options.keyPath !== undefined) key = loadOrCreateDevKey(options.keyPath, options.alg);
+  else throw new ServiceError(500, 'KEY_MISSING', 'the development OIDC issuer needs a key or a keyPath');
+  const issuer = () => (typeof options.issuerUrl === 'function' ? options.issuerUrl() : options.issuerUrl);
+  const base = () => issuer().replace(/\/$/, '');
+  const defaultLifetime = options.defaultLifetimeSeconds ?? 600;
+
+  const bodyLimit = 64 * 1024;
+  const app = Fastify({ bodyLimit, logger: options.logger ?? false, return503OnClosing: true });
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  app.setErrorHandler((err: FastifyError | ServiceError, request, reply) => {
+    if (err instanceof ServiceError) return reply.code(err.status).send(errorBody(err.status, err.code, err.message));
+    const fastifyCode = (err as FastifyError).code;
+    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody(413, 'REQUEST_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`));
+    if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send(errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json or application/x-www-form-urlencoded'));
+    }
+    const status = (err as FastifyError).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send(errorBody(status, 'REQUEST_INVALID', `the request is malformed: ${err.message}`));
+    request.log.error({ err }, 'unexpected error');
+    return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'the server failed to handle this request; it has been logged'));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no such resource: ${request.method} ${request.url}`));
+  });
+  app.addHook('onReady', async () => {
+    app.log.warn({ issuer: issuer() }, DEV_OIDC_WARNING);
+  });
+
+  app.get('/.well-known/openid-configuration', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return {
+      issuer: issuer(),
+      jwks_uri: `${base()}/jwks`,
+      token_endpoint: `${base()}/token`,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [key.alg],
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: ['none'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'email', 'email_verified'],
+      description: DEV_OIDC_WARNING,
+    };
+  });
+
+  app.get('/jwks', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return { keys: [key.jwk] };
+  });
+
+  app.post('/token', async (request) => {
+    const req = readTokenRequest(request.body, defaultLifetime);
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = {
+      sub: req.subject ?? req.email,
+      aud: req.audience,
+      iat: now,
+      nbf: now,
+      exp: now + req.lifetime,
+      jti: randomUUID(),
+      ...(req.email !== undefined ? { email: req.email, email_verified: true } : {}),
+      // Extra claims win (tests use them for GitHub Actions-shaped tokens, expiry, email_verified).
+      ...req.claims,
+      iss: issuer(),
+    };
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+    const exp = typeof claims['exp'] === 'number' ? claims['exp'] : now + req.lifetime;
+    return { id_token: token, access_token: token, token_type: 'Bearer', expires_in: Math.max(0, exp - now) };
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', description: DEV_OIDC_WARNING }));
+  return app;
+}
