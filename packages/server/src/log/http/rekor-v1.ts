@@ -9,7 +9,6 @@ import { ServiceError, badRequest } from '../../errors.js';
 import type { TransparencyLog } from '../engine/log.js';
 import type { StoredEntry } from '../engine/storage.js';
 import { pkiFormat } from '../pki/index.js';
-import { canonicalizeProposedEntry } from '../types/index.js';
 import type { AdmissionPool } from '../admission/pool.js';
 import type { LogMetrics } from './metrics.js';
 import { entryId, rekorV1Entry } from './responses.js';
@@ -83,7 +82,7 @@ export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog
       if (entry) found.push(entry);
     }
     for (const candidate of proposed) {
-      const canonical = await canonicalizeProposedEntry(candidate);
+      const canonical = await admission.admit('v1', candidate);
       const entry = await log.entryByLeafHash(leafHashOf(canonical.body));
       if (entry) found.push(entry);
     }
