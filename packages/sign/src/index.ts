@@ -1,0 +1,1 @@
+// @sigstack/sign: the signing client.
