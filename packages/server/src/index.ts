@@ -2,3 +2,4 @@
 export { ServiceError } from './errors.js';
 export { startLogService, type LogService, type LogServiceOptions } from './log/service.js';
 export { TransparencyLog } from './log/engine/log.js';
+export * as ctlog from './ctlog/index.js';

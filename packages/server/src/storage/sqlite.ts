@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS entries (
   body BLOB NOT NULL,
   integrated_time INTEGER NOT NULL,
   kind TEXT NOT NULL,
-  api_version TEXT NOT NULL
+  api_version TEXT NOT NULL,
+  extra BLOB
 );
 CREATE TABLE IF NOT EXISTS tiles (
   level INTEGER NOT NULL,
@@ -46,10 +47,13 @@ interface EntryRow {
   integrated_time: number;
   kind: string;
   api_version: string;
+  extra: Buffer | null;
 }
 
 function toEntry(row: EntryRow): StoredEntry {
-  return { index: row.idx, leafHash: row.leaf_hash, body: row.body, integratedTime: row.integrated_time, kind: row.kind, apiVersion: row.api_version };
+  const entry: StoredEntry = { index: row.idx, leafHash: row.leaf_hash, body: row.body, integratedTime: row.integrated_time, kind: row.kind, apiVersion: row.api_version };
+  if (row.extra) entry.extra = row.extra;
+  return entry;
 }
 
 export interface SqliteConnection {
@@ -69,9 +73,11 @@ export function openSqlite(path: string): SqliteConnection {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // Files made before entries had an extra column get it.
+  if (!(db.prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'extra'").get())) db.exec('ALTER TABLE entries ADD COLUMN extra BLOB');
   const statements = {
       count: db.prepare('SELECT COUNT(*) AS n FROM entries'),
-      insertEntry: db.prepare('INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertEntry: db.prepare('INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version, extra) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       upsertTile: db.prepare('INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes'),
       insertIndex: db.prepare('INSERT OR IGNORE INTO search_index (key, idx) VALUES (?, ?)'),
       readTile: db.prepare('SELECT hashes FROM tiles WHERE level = ? AND idx = ?'),
@@ -91,7 +97,9 @@ export function openSqlite(path: string): SqliteConnection {
   };
   const append = db.transaction((batch: AppendBatch): boolean => {
     if (!swapCheckpoint(batch.previousSize, batch.checkpoint)) return false;
-    for (const e of batch.entries) statements.insertEntry.run(e.index, Buffer.from(e.leafHash), Buffer.from(e.body), e.integratedTime, e.kind, e.apiVersion);
+    for (const e of batch.entries) {
+      statements.insertEntry.run(e.index, Buffer.from(e.leafHash), Buffer.from(e.body), e.integratedTime, e.kind, e.apiVersion, e.extra ? Buffer.from(e.extra) : null);
+    }
     for (const t of batch.tiles) statements.upsertTile.run(t.level, t.index, Buffer.from(t.hashes));
     for (const i of batch.index) statements.insertIndex.run(i.key, i.index);
     return true;

@@ -143,6 +143,7 @@ export class TransparencyLog {
           integratedTime,
           kind: p.entry.kind,
           apiVersion: p.entry.apiVersion,
+          ...(p.entry.extra ? { extra: p.entry.extra } : {}),
         }));
         const indexWrites = fresh.flatMap((p, i) => p.entry.indexKeys.map((k) => ({ key: `${k.type}:${k.value}`, index: startIndex + i })));
         const plan = this.tree.planAppend(fresh.map((p) => p.leafHash));

@@ -11,6 +11,8 @@ export interface StoredEntry {
   integratedTime: number;
   kind: string;
   apiVersion: string;
+  /** Stored beside the entry, outside the Merkle leaf (see CanonicalEntry.extra). */
+  extra?: Buffer;
 }
 
 /** A hash tile's full contents after a batch: width × 32 bytes (a prefix of the final tile). */

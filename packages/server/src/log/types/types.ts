@@ -15,6 +15,8 @@ export interface CanonicalEntry {
   /** The entry as the log stores it: RFC 8785 canonical JSON bytes (the Merkle leaf data). */
   body: Buffer;
   indexKeys: IndexKey[];
+  /** Data stored beside the entry but outside the Merkle leaf (a CT entry's certificate chain). */
+  extra?: Buffer;
 }
 
 export interface EntryType {
