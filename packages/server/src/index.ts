@@ -3,3 +3,4 @@ export { ServiceError } from './errors.js';
 export { startLogService, type LogService, type LogServiceOptions } from './log/service.js';
 export { TransparencyLog } from './log/engine/log.js';
 export * as ctlog from './ctlog/index.js';
+export * as tsa from './tsa/index.js';

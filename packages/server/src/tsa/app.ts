@@ -1,0 +1,95 @@
+// The TSA's HTTP API as sigstore/timestamp-authority's openapi.yaml has it: POST /api/v1/timestamp
+// (DER application/timestamp-query or the JSON form in, DER application/timestamp-reply out) and
+// GET /api/v1/timestamp/certchain (PEM, TSA certificate first). Bodies are bounded (413).
+
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { ServiceError } from '../errors.js';
+import { errorBody } from '../log/http/errors.js';
+import type { TimestampAuthority } from './authority.js';
+import { parseTimestampQueryDer, parseTimestampQueryJson } from './request.js';
+
+export const TIMESTAMP_QUERY_TYPE = 'application/timestamp-query';
+export const TIMESTAMP_REPLY_TYPE = 'application/timestamp-reply';
+export const PEM_CHAIN_TYPE = 'application/pem-certificate-chain';
+/** Default request body limit: a TimeStampReq is a few hundred bytes. */
+export const DEFAULT_TSA_BODY_LIMIT = 16 * 1024;
+
+export interface TsaRoutesOptions {
+  authority: TimestampAuthority;
+  /** Largest request body accepted, in bytes (default 16 KiB); larger ones get 413. */
+  bodyLimit?: number;
+}
+
+export interface TsaAppOptions extends TsaRoutesOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+function installTsaErrorHandler(scope: FastifyInstance, bodyLimit: number): void {
+  scope.setErrorHandler((err: FastifyError | ServiceError, request, reply) => {
+    if (err instanceof ServiceError) {
+      if (err.status >= 500) request.log.error({ err }, 'service error');
+      return reply.code(err.status).send(errorBody(err.status, err.code, err.message));
+    }
+    const fastifyCode = (err as FastifyError).code;
+    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(errorBody(413, 'REQUEST_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes; a timestamp request carries only a digest`));
+    }
+    if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send(errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', `send the request as ${TIMESTAMP_QUERY_TYPE} (DER TimeStampReq) or application/json`));
+    }
+    const status = (err as FastifyError).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.code(status).send(errorBody(status, 'REQUEST_INVALID', `the request is malformed: ${err.message}`));
+    }
+    request.log.error({ err }, 'unexpected error');
+    return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'the server failed to handle this request; it has been logged'));
+  });
+}
+
+/**
+ * Registers the TSA routes and their body handling on `scope`. Call it inside its own plugin
+ * (app.register) when the server hosts other services: it replaces the scope's body parsers.
+ */
+export function registerTsaRoutes(scope: FastifyInstance, options: TsaRoutesOptions): void {
+  const { authority } = options;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_TSA_BODY_LIMIT;
+  installTsaErrorHandler(scope, bodyLimit);
+  // Every body arrives as bytes; the route picks the parser by media type (the JSON form is read
+  // from its text so that a large nonce keeps all its digits).
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+
+  scope.post('/api/v1/timestamp', { bodyLimit }, async (request, reply) => {
+    const type = mediaType(request.headers['content-type']);
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    let query;
+    if (type === TIMESTAMP_QUERY_TYPE) query = parseTimestampQueryDer(body);
+    else if (type === 'application/json') query = parseTimestampQueryJson(body);
+    else {
+      throw new ServiceError(415, 'UNSUPPORTED_MEDIA_TYPE', `cannot read a ${type === '' ? 'request without Content-Type' : `${type} request`}: send a DER TimeStampReq as ${TIMESTAMP_QUERY_TYPE}, or the JSON form as application/json`);
+    }
+    const result = await authority.respond(query);
+    if (result.status === 'rejection') request.log.info({ failure: result.failure, reason: result.message }, 'timestamp request rejected');
+    return reply.code(200).header('content-type', TIMESTAMP_REPLY_TYPE).header('cache-control', 'no-store').send(result.der);
+  });
+
+  scope.get('/api/v1/timestamp/certchain', async (_request, reply) => {
+    return reply.code(200).header('content-type', PEM_CHAIN_TYPE).send(authority.chain.chainPem);
+  });
+}
+
+/** A Fastify app serving only the TSA. */
+export function buildTsaApp(options: TsaAppOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_TSA_BODY_LIMIT;
+  const app = Fastify({ bodyLimit, logger: options.logger ?? false, return503OnClosing: true });
+  app.register(async (scope) => registerTsaRoutes(scope, { authority: options.authority, bodyLimit }));
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no such resource: ${request.method} ${request.url}`));
+  });
+  return app;
+}
