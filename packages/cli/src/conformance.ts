@@ -13,8 +13,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${describeResult(result)}\n`);
       return 0;
     }
-    case 'sign-bundle':
-      throw new CliError('NOT_IMPLEMENTED', 'sign-bundle is not available yet: sigstack has no signing client so far');
+    case 'sign-bundle': {
+      const { conformanceSignBundle } = await import('./commands/sign.js');
+      return conformanceSignBundle(rest);
+    }
     default:
       throw new CliError('USAGE', `unknown command "${command ?? ''}"; expected verify-bundle or sign-bundle`);
   }

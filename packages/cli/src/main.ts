@@ -9,8 +9,15 @@ const HELP = `sigstack: sigstore, whole, in TypeScript
 usage: sigstack <command> [flags]
 
 commands:
+  sign FILE --bundle OUT ...             sign a file: keyless (OIDC token → certificate) or --key (see: sigstack sign --help)
+  attest FILE --predicate P --type T     sign an in-toto statement about FILE (DSSE)
+  generate-key-pair                      make a managed signing key pair (PEM)
   verify FILE_OR_DIGEST --bundle B ...   verify a sigstore bundle offline (see: sigstack verify --help)
   log serve|info|get|search|proof        run or query a transparency log (see: sigstack log help)
+  ca init|serve                          run the keyless certificate authority (see: sigstack ca help)
+  ctlog serve --roots ROOT.pem           run the certificate transparency log the CA records into
+  oidc-dev serve                         run the DEVELOPMENT-ONLY OIDC issuer
+  dev-token (--dir D | --url U) --email E  print an ID token from the development issuer
   help                                   this text
 
 Example (a bundle from the public sigstore instance):
@@ -30,9 +37,35 @@ async function main(argv: string[]): Promise<number> {
       }
       return verifyCommand(rest);
     }
+    case 'ctlog': {
+      const { ctlogCommand } = await import('./commands/ctlog.js');
+      return ctlogCommand(rest);
+    }
     case 'log': {
       const { logCommand } = await import('./commands/log.js');
       return logCommand(rest);
+    }
+    case 'ca': {
+      const { caCommand } = await import('./commands/ca.js');
+      return caCommand(rest);
+    }
+    case 'oidc-dev': {
+      const { oidcDevCommand } = await import('./commands/oidc-dev.js');
+      return oidcDevCommand(rest);
+    }
+    case 'dev-token': {
+      const { devTokenCommand } = await import('./commands/oidc-dev.js');
+      return devTokenCommand(rest);
+    }
+    case 'sign':
+    case 'attest':
+    case 'generate-key-pair': {
+      const { signCommand, attestCommand, generateKeyPairCommand, SIGN_USAGE } = await import('./commands/sign.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${SIGN_USAGE}\n`);
+        return 0;
+      }
+      return command === 'sign' ? signCommand(rest) : command === 'attest' ? attestCommand(rest) : generateKeyPairCommand(rest);
     }
     case 'start':
       process.stdout.write(`${HELP}\nThe one-command stack (CA, TSA, TUF) is not built yet; today sigstack verifies bundles\n` +

@@ -4,3 +4,5 @@ export { startLogService, type LogService, type LogServiceOptions } from './log/
 export { TransparencyLog } from './log/engine/log.js';
 export * as ctlog from './ctlog/index.js';
 export * as tsa from './tsa/index.js';
+export * as ca from './ca/index.js';
+export * as oidcDev from './oidc-dev/index.js';

@@ -173,7 +173,9 @@ export class TimestampAuthority {
 
   private async issue(query: TimestampQuery): Promise<{ token: Buffer; tokenInfo: TimeStampToken; genTime: Date; serialNumber: Buffer; policy: string }> {
     if (!query.messageImprint) throw internal('a granted request has a message imprint');
-    const genTime = this.clock();
+    // Whole seconds, as sigstore's TSA writes them (accuracy is 1 s): some verifiers read a
+    // GeneralizedTime fraction only when it has exactly three digits.
+    const genTime = new Date(Math.floor(this.clock().getTime() / 1000) * 1000);
     const serialNumber = randomSerialNumber();
     const policy = query.policy ?? this.defaultPolicy;
     const tstInfo = new TSTInfo({

@@ -1,0 +1,49 @@
+// `sigstack ctlog serve`: the certificate transparency log (RFC 6962) the CA records its
+// precertificates into, on the shared log engine, accepting chains to the given roots.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CliError } from '../errors.js';
+import { serverModule } from './ca.js';
+
+export const CTLOG_USAGE = `usage: sigstack ctlog serve --roots ROOT.pem [--dir D] [--port P] [--host H] [--key KEY.pem]
+
+  Serves RFC 6962 under /ct/v1 (add-chain, add-pre-chain, get-sth, get-sth-consistency,
+  get-proof-by-hash, get-entries, get-roots). --roots holds the CA roots it accepts (for a
+  sigstack CA: the file 'sigstack ca init' prints). Key and data are kept in --dir.`;
+
+export async function ctlogCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'serve') {
+    process.stdout.write(`${CTLOG_USAGE}\n`);
+    return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;
+  }
+  let values;
+  try {
+    values = parseArgs({ args: rest, options: { roots: { type: 'string' }, dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' } } }).values;
+  } catch (err) {
+    throw new CliError('USAGE', `${(err as Error).message}\n${CTLOG_USAGE}`);
+  }
+  if (!values.roots) throw new CliError('USAGE', `--roots is required\n${CTLOG_USAGE}`);
+  let rootsPem: string;
+  try {
+    rootsPem = readFileSync(values.roots, 'utf8');
+  } catch (err) {
+    throw new CliError('ROOTS_UNREADABLE', `cannot read ${values.roots}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const { startCtLogService } = await serverModule('ctlog');
+  const service = await startCtLogService({
+    dir: values.dir ?? '.sigstack/ctlog',
+    port: values.port === undefined ? 3001 : Number(values.port),
+    rootsPem,
+    ...(values.host ? { host: values.host } : {}),
+    ...(values.key ? { keyPath: values.key } : {}),
+  });
+  process.stderr.write(`sigstack ctlog: serving RFC 6962 at ${service.apiUrl}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await service.close();
+  return 0;
+}
