@@ -18,3 +18,4 @@ export * from './tiles.js';
 export * from './ecdsa-prehashed.js';
 export * from './keygen.js';
 export * from './spki.js';
+export { encodeTlv } from './der.js';

@@ -1,6 +1,6 @@
 // Certificate building blocks over @peculiar/asn1-x509 schemas (AsnConvert, no hand-written DER):
 // names, serial numbers, key identifiers, extensions, the TBSCertificate, and signing it with a
-// CaSigner into a Certificate whose TBS bytes are checked to be exactly the ones signed.
+// CaSigner into a Certificate assembled around exactly the TBS bytes that were signed.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
@@ -21,7 +21,7 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509';
-import { X509 } from '@sigstack/core';
+import { X509, encodeTlv } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import { SIGNATURE_ALGORITHMS, type CaSignatureAlgorithm, type CaSigner } from '../keys/signer.js';
 
@@ -142,12 +142,11 @@ export async function signCertificate(tbs: TBSCertificate, signer: CaSigner): Pr
   }
   const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
   const signature = Buffer.from(await signer.sign(tbsDer));
-  const der = Buffer.from(
-    AsnConvert.serialize(new Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithmIdentifier(signer.algorithm), signatureValue: arrayBuffer(signature) })),
-  );
-  // The certificate must carry the very bytes that were signed.
-  if (!Buffer.from(X509.fromDer(der).tbs).equals(tbsDer)) throw internalError('the encoded certificate does not carry the TBSCertificate that was signed');
-  return der;
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }, put
+  // together around the very TBS bytes that were signed (re-serializing could change them).
+  const algorithm = Buffer.from(AsnConvert.serialize(algorithmIdentifier(signer.algorithm)));
+  const signatureValue = encodeTlv(0x03, Buffer.concat([Buffer.from([0]), signature]));
+  return encodeTlv(0x30, Buffer.concat([tbsDer, algorithm, signatureValue]));
 }
 
 /** Parses a DER certificate with the schema. */

@@ -88,6 +88,8 @@ export interface Precertificate {
   serialNumber: Buffer;
   notBefore: Date;
   notAfter: Date;
+  /** The TBSCertificate the precertificate was signed over, so finalizing need not parse it back. */
+  tbs?: TBSCertificate;
 }
 
 /** Extensions the CA sets itself; a request may not add them again. */
@@ -131,8 +133,19 @@ function extraExtensions(extra: ExtraExtension[]): Extension[] {
   });
 }
 
-/** The issuer's Name and key identifier, and a check that the certificate belongs to the signer. */
-function issuerFacts(issuer: CaIssuer): { cert: X509; name: Name; keyId: Buffer; keyHash: Buffer } {
+type IssuerFacts = { cert: X509; name: Name; keyId: Buffer; keyHash: Buffer };
+const issuerFactsCache = new WeakMap<CaIssuer, IssuerFacts>();
+
+/** The issuer's Name and key identifier (worked out once per issuer), checking the certificate belongs to the signer. */
+function issuerFacts(issuer: CaIssuer): IssuerFacts {
+  const known = issuerFactsCache.get(issuer);
+  if (known && known.cert.der.equals(issuer.cert)) return known;
+  const facts = readIssuerFacts(issuer);
+  issuerFactsCache.set(issuer, facts);
+  return facts;
+}
+
+function readIssuerFacts(issuer: CaIssuer): IssuerFacts {
   const cert = X509.fromDer(issuer.cert);
   if (!cert.publicKeySpki.equals(issuer.signer.spki)) throw internalError('the issuing CA certificate does not belong to the CA signer\'s key');
   if (!cert.isCA) throw internalError('the issuing certificate is not a CA certificate');
@@ -183,6 +196,21 @@ function withoutPoison(tbs: TBSCertificate): TBSCertificate {
   return new TBSCertificate({ ...tbs, extensions: new Extensions(kept) });
 }
 
+/** The TBS of a precertificate given as DER: signed by this CA, poisoned, without SCTs, and re-encoding to itself. */
+function checkedPrecertificateTbs(der: Buffer, signer: CaSigner): TBSCertificate {
+  const parsed: Certificate = parseCertificate(der, 'the precertificate');
+  const pre = X509.fromDer(der);
+  if (!verifySignature(signatureAlgorithmFromOid(parsed.signatureAlgorithm.algorithm), pre.tbs, signer.publicKey, pre.signature)) {
+    throw internalError('the precertificate was not signed by this CA: finalize it with the issuer that built it');
+  }
+  const poison = pre.extension(OID_CT_POISON);
+  if (!poison || !poison.critical) throw internalError('the precertificate lacks the critical CT poison extension');
+  if (pre.extension(OID_CT_SCT_LIST)) throw internalError('the precertificate already carries an SCT list');
+  const tbs = parsed.tbsCertificate;
+  if (!Buffer.from(AsnConvert.serialize(tbs)).equals(Buffer.from(pre.tbs))) throw internalError('the precertificate does not re-encode to its own TBS bytes');
+  return tbs;
+}
+
 /** Builds and signs the precertificate: the certificate to be, marked with the critical CT poison extension. */
 export async function buildPrecertificate(request: LeafRequest): Promise<Precertificate> {
   const { tbs, keyHash, notBefore, notAfter, serialNumber } = leafTbs(request, true);
@@ -195,6 +223,7 @@ export async function buildPrecertificate(request: LeafRequest): Promise<Precert
     serialNumber,
     notBefore,
     notAfter,
+    tbs,
   };
 }
 
@@ -209,20 +238,11 @@ export async function buildCertificate(request: LeafRequest): Promise<Buffer> {
  * by the same issuer. Checks that the precertificate is the issuer's, and that the result's
  * TBS without SCTs is byte for byte the TBS the CT log signed.
  */
-export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 'issuer'> & { precertTbs?: Buffer }, scts: SignedCertificateTimestamp[]): Promise<Buffer> {
+export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 'issuer'> & { precertTbs?: Buffer; tbs?: TBSCertificate }, scts: SignedCertificateTimestamp[]): Promise<Buffer> {
   if (scts.length === 0) throw internalError('a final certificate needs at least one SCT from the CT log');
-  const parsed: Certificate = parseCertificate(precert.der, 'the precertificate');
-  const pre = X509.fromDer(precert.der);
   const signer = precert.issuer.signer;
-  if (!verifySignature(signatureAlgorithmFromOid(parsed.signatureAlgorithm.algorithm), pre.tbs, signer.publicKey, pre.signature)) {
-    throw internalError('the precertificate was not signed by this CA: finalize it with the issuer that built it');
-  }
-  const poison = pre.extension(OID_CT_POISON);
-  if (!poison || !poison.critical) throw internalError('the precertificate lacks the critical CT poison extension');
-  if (pre.extension(OID_CT_SCT_LIST)) throw internalError('the precertificate already carries an SCT list');
-
-  const tbs = parsed.tbsCertificate;
-  if (!Buffer.from(AsnConvert.serialize(tbs)).equals(Buffer.from(pre.tbs))) throw internalError('the precertificate does not re-encode to its own TBS bytes');
+  // A precertificate built here carries its TBS; one from elsewhere is parsed and checked first.
+  const tbs = precert.tbs ?? checkedPrecertificateTbs(precert.der, signer);
   const sctList = AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts))));
   const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
   extensions.push(extension(OID_CT_SCT_LIST, new Uint8Array(sctList)));
