@@ -2,8 +2,9 @@
 // get-sth, get-sth-consistency, get-proof-by-hash, get-entries, get-roots; bounded bodies, and
 // 4xx answers with a JSON body ({code, error, message}) that says what was wrong.
 
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
+import { installErrorHandler } from '../http-errors.js';
 import type { CtLog } from './ct-log.js';
 import { MAX_CHAIN_LENGTH } from './chain.js';
 import { decodeBase64, sctToJson } from './sct-json.js';
@@ -18,10 +19,6 @@ export interface CtAppOptions {
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
   logRequests?: boolean;
-}
-
-function errorBody(status: number, code: string, message: string) {
-  return { code: status, error: code, message };
 }
 
 function bad(code: string, message: string): ServiceError {
@@ -83,30 +80,6 @@ export function registerCtRoutes(app: FastifyInstance, ct: CtLog, prefix = DEFAU
   app.get(at('get-roots'), async () => ({ certificates: ct.roots.map((r) => r.der.toString('base64')) }));
 }
 
-export function installCtErrorHandler(app: FastifyInstance, bodyLimit: number): void {
-  app.setErrorHandler((err: FastifyError | ServiceError, request, reply) => {
-    if (err instanceof ServiceError) {
-      if (err.status >= 500) request.log.error({ err }, 'service error');
-      return reply.code(err.status).send(errorBody(err.status, err.code, err.message));
-    }
-    const fastifyCode = (err as FastifyError).code;
-    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send(errorBody(413, 'REQUEST_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes; a certificate chain is far smaller`));
-    }
-    if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send(errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json'));
-    }
-    const status = (err as FastifyError).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send(errorBody(status, 'REQUEST_INVALID', `the request is malformed: ${err.message}`));
-    }
-    request.log.error({ err }, 'unexpected error');
-    return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'the server failed to handle this request; it has been logged'));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no such resource: ${request.method} ${request.url}`));
-  });
-}
 
 /** A Fastify app serving one CT log. */
 export function buildCtApp(options: CtAppOptions): FastifyInstance {
@@ -117,7 +90,7 @@ export function buildCtApp(options: CtAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: !options.logRequests }),
     return503OnClosing: true,
   });
-  installCtErrorHandler(app, bodyLimit);
+  installErrorHandler(app, { bodyLimit, tooLarge: 'a certificate chain is far smaller' });
   registerCtRoutes(app, options.ctLog, options.prefix ?? DEFAULT_CT_PREFIX);
   app.get('/healthz', async () => ({ status: 'ok', treeSize: options.ctLog.log.checkpoint.size }));
   return app;

@@ -2,11 +2,12 @@
 // which hands a signed ID token for any email or subject to anyone who asks. Never trust it in
 // production; it says so in its discovery document and logs.
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { SignJWT } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.js';
+import { installErrorHandler } from '../http-errors.js';
 import { devSigningKey, loadOrCreateDevKey, type DevOidcAlgorithm, type DevSigningKey } from './key.js';
 
 export const DEV_OIDC_WARNING =
@@ -32,9 +33,6 @@ function isDevSigningKey(value: unknown): value is DevSigningKey {
 
 const MAX_LIFETIME = 24 * 60 * 60;
 
-function errorBody(status: number, code: string, message: string) {
-  return { code: status, error: code, message };
-}
 
 const invalid = (message: string) => new ServiceError(400, 'REQUEST_INVALID', message);
 
@@ -115,21 +113,7 @@ export function buildDevOidcApp(options: DevOidcAppOptions): FastifyInstance {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
-  app.setErrorHandler((err: FastifyError | ServiceError, request, reply) => {
-    if (err instanceof ServiceError) return reply.code(err.status).send(errorBody(err.status, err.code, err.message));
-    const fastifyCode = (err as FastifyError).code;
-    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody(413, 'REQUEST_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`));
-    if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send(errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json or application/x-www-form-urlencoded'));
-    }
-    const status = (err as FastifyError).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send(errorBody(status, 'REQUEST_INVALID', `the request is malformed: ${err.message}`));
-    request.log.error({ err }, 'unexpected error');
-    return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'the server failed to handle this request; it has been logged'));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no such resource: ${request.method} ${request.url}`));
-  });
+  installErrorHandler(app, { bodyLimit, tooLarge: 'a token request is a few hundred bytes', mediaTypes: 'application/json or application/x-www-form-urlencoded' });
   app.addHook('onReady', async () => {
     app.log.warn({ issuer: issuer() }, DEV_OIDC_WARNING);
   });

@@ -2,9 +2,9 @@
 // (DER application/timestamp-query or the JSON form in, DER application/timestamp-reply out) and
 // GET /api/v1/timestamp/certchain (PEM, TSA certificate first). Bodies are bounded (413).
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
-import { errorBody } from '../log/http/errors.js';
+import { errorBody, installErrorHandler } from '../http-errors.js';
 import type { TimestampAuthority } from './authority.js';
 import { parseTimestampQueryDer, parseTimestampQueryJson } from './request.js';
 
@@ -29,27 +29,6 @@ function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-function installTsaErrorHandler(scope: FastifyInstance, bodyLimit: number): void {
-  scope.setErrorHandler((err: FastifyError | ServiceError, request, reply) => {
-    if (err instanceof ServiceError) {
-      if (err.status >= 500) request.log.error({ err }, 'service error');
-      return reply.code(err.status).send(errorBody(err.status, err.code, err.message));
-    }
-    const fastifyCode = (err as FastifyError).code;
-    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send(errorBody(413, 'REQUEST_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes; a timestamp request carries only a digest`));
-    }
-    if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send(errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', `send the request as ${TIMESTAMP_QUERY_TYPE} (DER TimeStampReq) or application/json`));
-    }
-    const status = (err as FastifyError).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send(errorBody(status, 'REQUEST_INVALID', `the request is malformed: ${err.message}`));
-    }
-    request.log.error({ err }, 'unexpected error');
-    return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'the server failed to handle this request; it has been logged'));
-  });
-}
 
 /**
  * Registers the TSA routes and their body handling on `scope`. Call it inside its own plugin
@@ -58,7 +37,12 @@ function installTsaErrorHandler(scope: FastifyInstance, bodyLimit: number): void
 export function registerTsaRoutes(scope: FastifyInstance, options: TsaRoutesOptions): void {
   const { authority } = options;
   const bodyLimit = options.bodyLimit ?? DEFAULT_TSA_BODY_LIMIT;
-  installTsaErrorHandler(scope, bodyLimit);
+  installErrorHandler(scope, {
+    bodyLimit,
+    tooLarge: 'a timestamp request carries only a digest',
+    mediaTypes: `${TIMESTAMP_QUERY_TYPE} (DER TimeStampReq) or application/json`,
+    notFound: false,
+  });
   // Every body arrives as bytes; the route picks the parser by media type (the JSON form is read
   // from its text so that a large nonce keeps all its digits).
   scope.removeAllContentTypeParsers();

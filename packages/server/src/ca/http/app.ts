@@ -3,7 +3,7 @@
 
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { challengeClaim, type OIDCIssuer, type OidcConfig } from '../oidc/config.js';
-import { installCaErrorHandler } from './errors.js';
+import { installErrorHandler } from '../../http-errors.js';
 import { CaMetrics } from './metrics.js';
 import type { SigningCertificateAuthority } from './signing-cert.js';
 
@@ -60,7 +60,11 @@ export function buildCaApp(options: CaAppOptions): FastifyInstance {
   // Requests are JSON (Fulcio's REST mapping); anything else is a 415.
   app.removeContentTypeParser('text/plain');
   const metrics = new CaMetrics();
-  installCaErrorHandler(app, bodyLimit, (code) => metrics.observeRefused(code));
+  installErrorHandler(app, {
+    bodyLimit,
+    tooLarge: 'a signing certificate request (token, public key, proof of possession or CSR) is a few kilobytes',
+    onError: (code) => metrics.observeRefused(code),
+  });
   metrics.register(app);
 
   const trustBundle = { chains: [{ certificates: options.ca.chainPem }] };

@@ -4,7 +4,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AdmissionPool } from '../admission/pool.js';
 import type { TransparencyLog } from '../engine/log.js';
-import { installErrorHandler } from './errors.js';
+import { installErrorHandler } from '../../http-errors.js';
 import { LogMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { registerRekorV1Routes } from './rekor-v1.js';
@@ -32,7 +32,7 @@ export function buildLogApp(options: LogAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: !options.logRequests }),
     return503OnClosing: true,
   });
-  installErrorHandler(app, bodyLimit);
+  installErrorHandler(app, { bodyLimit, tooLarge: 'send a digest-only entry (hashedrekord) or a smaller one' });
   const metrics = new LogMetrics(options.log);
   metrics.register(app);
   registerTileRoutes(app, options.log);

@@ -12,7 +12,7 @@ import { pkiFormat } from '../pki/index.js';
 import type { AdmissionPool } from '../admission/pool.js';
 import type { LogMetrics } from './metrics.js';
 import { entryId, rekorV1Entry } from './responses.js';
-import { errorBody } from './errors.js';
+import { errorBody } from '../../http-errors.js';
 
 const MAX_RETRIEVE = 10;
 

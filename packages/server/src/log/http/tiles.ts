@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CoreError, HASH_SIZE, TILE_WIDTH, parseTilePath } from '@sigstack/core';
 import type { TransparencyLog } from '../engine/log.js';
-import { errorBody } from './errors.js';
+import { errorBody } from '../../http-errors.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
