@@ -243,7 +243,12 @@ export class X509 {
    * embedded-SCT extension, re-encoded in DER (RFC 6962 §3.2).
    */
   precertificateTbs(): Buffer {
-    const kept = this.extensions.filter((ext) => ext.oid !== OID_SCT_LIST).map((ext) => ext.raw);
+    return this.tbsWithoutExtension(OID_SCT_LIST);
+  }
+
+  /** This certificate's TBS with one extension left out, re-encoded in DER (the rest byte for byte). */
+  tbsWithoutExtension(oid: string): Buffer {
+    const kept = this.extensions.filter((ext) => ext.oid !== oid).map((ext) => ext.raw);
     const extensions = kept.length > 0 ? [encodeTlv(0xa3, encodeTlv(0x30, Buffer.concat(kept)))] : [];
     return encodeTlv(0x30, Buffer.concat([...this.tbsParts.beforeExtensions, ...extensions]));
   }

@@ -3,8 +3,6 @@
 // entry logged for them is their TBS without it, with the issuer's key hash (RFC 6962 §3.1-3.2).
 
 import { X509Certificate, createHash } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Extensions, TBSCertificate } from '@peculiar/asn1-x509';
 import { OID_PRECERT_POISON, X509 } from '@sigstack/core';
 import { ServiceError } from '../errors.js';
 import type { SignedEntry } from './leaf.js';
@@ -40,6 +38,25 @@ export function chainCertificate(der: Buffer, what: string): ChainCertificate {
   }
 }
 
+/**
+ * CA certificates come again with every submission: their parse, and whether one issued
+ * another, are functions of their bytes alone, so both are remembered (bounded).
+ */
+const CACHE_LIMIT = 256;
+const parsedIssuers = new Map<string, ChainCertificate>();
+const verifiedLinks = new Set<string>();
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): V {
+  if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+  return value;
+}
+
+function issuerCertificate(der: Buffer, what: string): ChainCertificate {
+  const key = der.toString('base64');
+  return parsedIssuers.get(key) ?? remember(parsedIssuers, key, chainCertificate(der, what));
+}
+
 /** True when `parent` issued `child`: names (and key identifiers) match and the signature verifies. */
 export function issuedBy(child: ChainCertificate, parent: ChainCertificate): boolean {
   try {
@@ -49,23 +66,25 @@ export function issuedBy(child: ChainCertificate, parent: ChainCertificate): boo
   }
 }
 
+/** issuedBy for two CA certificates, remembered. */
+function caIssuedBy(child: ChainCertificate, parent: ChainCertificate): boolean {
+  const key = `${child.x509.der.toString('base64')}|${parent.x509.der.toString('base64')}`;
+  if (verifiedLinks.has(key)) return true;
+  const ok = issuedBy(child, parent);
+  if (ok) {
+    if (verifiedLinks.size >= CACHE_LIMIT) verifiedLinks.delete(verifiedLinks.values().next().value as string);
+    verifiedLinks.add(key);
+  }
+  return ok;
+}
+
 /**
  * The precertificate's TBSCertificate without the poison extension, re-encoded in DER (what the
- * log signs over, and what a final certificate's TBS without its SCT list must equal).
+ * log signs over, and what a final certificate's TBS without its SCT list must equal). The
+ * certificate parsed as strict DER, so the other bytes are kept as they are.
  */
 export function precertTbsWithoutPoison(precert: X509): Buffer {
-  let tbs: TBSCertificate;
-  try {
-    tbs = AsnConvert.parse(Buffer.from(precert.tbs), TBSCertificate);
-  } catch (err) {
-    throw reject('CERTIFICATE_INVALID', `the precertificate's TBSCertificate does not parse: ${(err as Error).message}`);
-  }
-  if (!Buffer.from(AsnConvert.serialize(tbs)).equals(Buffer.from(precert.tbs))) {
-    throw reject('CERTIFICATE_INVALID', 'the precertificate\'s TBSCertificate is not DER-encoded: issue it in DER');
-  }
-  const kept = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_PRECERT_POISON);
-  const stripped = new TBSCertificate({ ...tbs, extensions: kept.length > 0 ? new Extensions(kept) : undefined });
-  return Buffer.from(AsnConvert.serialize(stripped));
+  return precert.tbsWithoutExtension(OID_PRECERT_POISON);
 }
 
 /** The entry a precertificate issued by `issuer` is logged as. */
@@ -99,14 +118,15 @@ function checkPoison(leaf: X509, precert: boolean): void {
 export function validateChain(chain: Buffer[], roots: readonly ChainCertificate[], precert: boolean): ValidatedChain {
   if (chain.length === 0) throw reject('CHAIN_EMPTY', 'the chain is empty: send the leaf certificate first, then its issuers');
   if (chain.length > MAX_CHAIN_LENGTH) throw reject('CHAIN_TOO_LONG', `the chain has ${chain.length} certificates; at most ${MAX_CHAIN_LENGTH} are accepted`);
-  const certs = chain.map((der, i) => chainCertificate(der, i === 0 ? 'the first certificate of the chain' : `certificate ${i + 1} of the chain`));
+  const certs = chain.map((der, i) => (i === 0 ? chainCertificate(der, 'the first certificate of the chain') : issuerCertificate(der, `certificate ${i + 1} of the chain`)));
   const leaf = certs[0] as ChainCertificate;
   checkPoison(leaf.x509, precert);
 
   const path: ChainCertificate[] = [];
   let current = leaf;
   for (let i = 0; ; i++) {
-    const root = roots.find((r) => issuedBy(current, r));
+    const check = i === 0 ? issuedBy : caIssuedBy;
+    const root = roots.find((r) => check(current, r));
     if (root) {
       path.push(root);
       break;
@@ -115,7 +135,7 @@ export function validateChain(chain: Buffer[], roots: readonly ChainCertificate[
     if (!next) {
       throw reject('CHAIN_NOT_TRUSTED', 'the chain does not lead to a root this log accepts: include the intermediates up to one of the roots listed by get-roots');
     }
-    if (!issuedBy(current, next)) {
+    if (!check(current, next)) {
       throw reject('CHAIN_BROKEN', `certificate ${i + 1} of the chain is not issued by certificate ${i + 2}: order the chain from the leaf up to the root`);
     }
     if (!next.x509.isCA) throw reject('CHAIN_BROKEN', `certificate ${i + 2} of the chain issues another but is not a CA certificate`);

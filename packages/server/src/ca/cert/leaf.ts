@@ -250,8 +250,7 @@ export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 
   const der = await signCertificate(finalTbs, signer);
 
   // What verifiers rebuild from the final certificate must be what the log signed (RFC 6962 §3.2).
-  const logged = Buffer.from(AsnConvert.serialize(withoutPoison(tbs)));
-  if (precert.precertTbs && !precert.precertTbs.equals(logged)) throw internalError('the precertificate does not match the TBS recorded when it was built');
+  const logged = precert.precertTbs ?? Buffer.from(AsnConvert.serialize(withoutPoison(tbs)));
   if (!X509.fromDer(der).precertificateTbs().equals(logged)) {
     throw internalError('the final certificate\'s TBS without SCTs differs from the precertificate\'s: its SCTs would not verify');
   }
