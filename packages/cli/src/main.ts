@@ -18,6 +18,8 @@ commands:
   ctlog serve --roots ROOT.pem           run the certificate transparency log the CA records into
   oidc-dev serve                         run the DEVELOPMENT-ONLY OIDC issuer
   dev-token (--dir D | --url U) --email E  print an ID token from the development issuer
+  up [--dir D] [--port P]                the whole stack in one process: log, CA + CT, TSA, dev OIDC, TUF
+  trust init --url U [--root F]          fetch and cache a trusted root and signing config through TUF
   help                                   this text
 
 Example (a bundle from the public sigstore instance):
@@ -67,15 +69,15 @@ async function main(argv: string[]): Promise<number> {
       }
       return command === 'sign' ? signCommand(rest) : command === 'attest' ? attestCommand(rest) : generateKeyPairCommand(rest);
     }
-    case 'start':
-      process.stdout.write(`${HELP}\nThe one-command stack (CA, TSA, TUF) is not built yet; today sigstack verifies bundles\n` +
-        `and runs a transparency log:  node packages/cli/dist/src/main.js log serve --dir .sigstack/log --port 3000\n\n` +
-        `Try it on a conformance case shipped with the tests:\n` +
-        `  node packages/cli/dist/src/main.js verify test/fixtures/conformance/bundle-verify/a.txt \\\n` +
-        `    --bundle test/fixtures/conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json \\\n` +
-        `    --certificate-identity https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main \\\n` +
-        `    --certificate-oidc-issuer https://token.actions.githubusercontent.com\n`);
-      return 0;
+    case 'up':
+    case 'start': {
+      const { upCommand } = await import('./commands/up.js');
+      return upCommand(rest);
+    }
+    case 'trust': {
+      const { trustCommand } = await import('./commands/trust.js');
+      return trustCommand(rest);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -6,3 +6,5 @@ export * as ctlog from './ctlog/index.js';
 export * as tsa from './tsa/index.js';
 export * as ca from './ca/index.js';
 export * as oidcDev from './oidc-dev/index.js';
+export * as stack from './stack.js';
+export * as tuf from './tuf/index.js';

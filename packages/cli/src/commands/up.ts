@@ -1,0 +1,120 @@
+// `sigstack up`: the whole stack in one process on one port (log, CA + CT, TSA, dev OIDC issuer,
+// TUF), keys and logs kept in --dir; prints the URLs, the trust files and a "try it".
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename, isAbsolute, join, normalize, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { stack as StackModule } from '@sigstack/server';
+import { CliError } from '../errors.js';
+
+type Stack = StackModule.Stack;
+
+export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--host H]
+
+  Runs the whole sigstack in one process on one port: the transparency log (Rekor v1 and v2 APIs,
+  tiles) at /, the certificate authority (Fulcio v2) at /api/v2/signingCert, its CT log under
+  /ct/v1, the timestamp authority at /api/v1/timestamp, a DEVELOPMENT-ONLY OIDC issuer under /oidc
+  and a TUF repository under /tuf. The first start makes every key in D (default .sigstack); a
+  restart reuses them and keeps the logs. Writes D/trusted_root.json and D/signing_config.json and
+  publishes them over TUF. Default port 3000 (0: any free port), host 127.0.0.1.`;
+
+/** The stack module of @sigstack/server (loaded only by this command). */
+async function stackModule(): Promise<typeof import('@sigstack/server')['stack']> {
+  return (await import('@sigstack/server')).stack;
+}
+
+/** Quotes for a POSIX shell when needed. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How to run this CLI again from the current directory: `sigstack` when run by that name, else `node <script>`. */
+function selfCommand(): string {
+  const script = process.argv[1] ?? '';
+  if (basename(script) === 'sigstack' || script === '') return 'sigstack';
+  const rel = relative(process.cwd(), script);
+  return `node ${shellQuote(rel === '' || rel.startsWith('..') || isAbsolute(rel) ? script : rel)}`;
+}
+
+/** A path as the user would type it from here. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return shellQuote(rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : normalize(path));
+}
+
+export interface UpSummary {
+  text: string;
+  tryIt: string[];
+}
+
+/** What `up` prints once the stack is serving. */
+export function describeStack(stack: Stack, self = selfCommand()): UpSummary {
+  const { urls, files } = stack;
+  const example = join(files.dir, 'example.txt');
+  const bundle = `${example}.sigstore.json`;
+  const email = 'you@example.com';
+  const tryIt = [
+    `TOKEN=$(${self} dev-token --url ${shellQuote(urls.oidc)} --email ${email})`,
+    `${self} sign ${shown(example)} --bundle ${shown(bundle)} --signing-config ${shown(files.signingConfig)} --trusted-root ${shown(files.trustedRoot)} --identity-token "$TOKEN"`,
+    `${self} verify ${shown(example)} --bundle ${shown(bundle)} --certificate-identity ${email} --certificate-oidc-issuer ${shellQuote(urls.oidc)} --trusted-root ${shown(files.trustedRoot)}`,
+  ];
+  const row = (label: string, url: string, note = '') => `  ${label.padEnd(19)}${note ? `${url.padEnd(40)} ${note}` : url}`;
+  const text = [
+    `sigstack is up: ${urls.origin} (data in ${shown(files.dir)})`,
+    '',
+    row('transparency log', urls.rekor, 'Rekor v1 /api/v1/log, v2 /api/v2/log/entries, tiles /checkpoint'),
+    row('certificate auth.', urls.ca, 'Fulcio v2 /api/v2/signingCert'),
+    row('CT log', urls.ct),
+    row('timestamp auth.', urls.tsa),
+    row('OIDC issuer (dev)', urls.oidc, 'DEVELOPMENT ONLY: a token for anyone who asks'),
+    row('TUF repository', urls.tuf, `root: ${shown(files.tufRoot)}`),
+    '',
+    'trust files:',
+    row('trusted root', shown(files.trustedRoot)),
+    row('signing config', shown(files.signingConfig)),
+    '',
+    'try it:',
+    ...tryIt.map((line) => `  ${line}`),
+    '',
+    `elsewhere: ${self} trust init --url ${shellQuote(urls.tuf)} --root ${shown(files.tufRoot)}`,
+    'Ctrl-C stops it.',
+    '',
+  ].join('\n');
+  return { text, tryIt };
+}
+
+export async function upCommand(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args, options: { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values;
+  } catch (err) {
+    throw new CliError('USAGE', `${(err as Error).message}\n${UP_USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${UP_USAGE}\n`);
+    return 0;
+  }
+  const port = values.port === undefined ? 3000 : Number(values.port);
+  if (!/^\d+$/.test(values.port ?? '3000') || !Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('USAGE', `--port must be a port number (0 to 65535)\n${UP_USAGE}`);
+  const dir = values.dir ?? '.sigstack';
+
+  const { startStack } = await stackModule();
+  const stack = await startStack({
+    dir,
+    port,
+    ...(values.host ? { host: values.host } : {}),
+    logger: { level: 'error', stream: process.stderr },
+    warn: (message) => process.stderr.write(`sigstack up: warning: ${message}\n`),
+  });
+  const example = join(stack.files.dir, 'example.txt');
+  if (!existsSync(example)) writeFileSync(example, 'hello from sigstack\n');
+  process.stdout.write(describeStack(stack).text);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  process.stderr.write('sigstack up: stopping\n');
+  await stack.close();
+  return 0;
+}
