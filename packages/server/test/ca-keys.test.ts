@@ -118,10 +118,10 @@ test('PEM keys: encrypted round trip, wrong or missing password, unencrypted, un
   assert.throws(() => loadPemSigner(garbage), rejectsWith('CA_KEY_INVALID', /PKCS#8/));
 });
 
-test('PKCS#11: a clear "not available" error naming the package to install', async () => {
+test('PKCS#11: a module that is not there is a clear error (pkcs11.test.ts covers real tokens)', async () => {
   await assert.rejects(
-    loadPkcs11Signer({ modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'sigstack', pin: '1234' }),
-    rejectsWith('PKCS11_UNAVAILABLE', /pkcs11js/),
+    loadPkcs11Signer({ modulePath: '/nonexistent/libpkcs11-module.so', tokenLabel: 'sigstack', pin: '1234' }),
+    rejectsWith('PKCS11_MODULE_NOT_FOUND', /nonexistent/),
   );
 });
 

@@ -10,6 +10,7 @@ import { CliError } from '../errors.js';
 export const CA_USAGE = `usage: sigstack ca init  [--dir D]
        sigstack ca serve [--dir D] [--port P] [--host H] --oidc-config FILE --ct-url URL [--ct-public-key FILE]
                          [--ca-key KEY.pem --ca-chain CHAIN.pem] [--ca-key-password-file F] [--ca-key-type P-384|P-256|…]
+                         [--pkcs11-module LIB.so [--pkcs11-token LABEL] [--pkcs11-key-label L] --ca-chain CHAIN.pem]
                          [--workers N]
 
   init    creates the CA hierarchy (root + intermediate, keys mode 0600) in --dir and prints where
@@ -78,6 +79,9 @@ async function serve(args: string[]): Promise<number> {
     'ca-chain': { type: 'string' },
     'ca-key-password-file': { type: 'string' },
     'ca-key-type': { type: 'string' },
+    'pkcs11-module': { type: 'string' },
+    'pkcs11-token': { type: 'string' },
+    'pkcs11-key-label': { type: 'string' },
     'log-requests': { type: 'boolean' },
     workers: { type: 'string' },
   });
@@ -97,8 +101,10 @@ async function serve(args: string[]): Promise<number> {
   const workers = v.workers === undefined ? 1 : Number(v.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new CliError('USAGE', '--workers must be a whole number from 1 to 64');
   if (workers > 1 && cluster.isPrimary) return primary(v, workers, password);
-  const { startCaService } = await serverModule('ca');
+  const { startCaService, loadPkcs11Signer } = await serverModule('ca');
+  const caSigner = v['pkcs11-module'] ? await loadPkcs11Signer(pkcs11Options(v)) : undefined;
   const service = await startCaService({
+    ...(caSigner ? { caSigner } : {}),
     dir: (v.dir as string | undefined) ?? '.sigstack/ca',
     port,
     ...(v.host ? { host: v.host as string } : {}),
@@ -127,6 +133,19 @@ async function serve(args: string[]): Promise<number> {
   });
   await service.close();
   return 0;
+}
+
+/** The PKCS#11 key of `ca serve --pkcs11-module M --pkcs11-token T [--pkcs11-key-label L]`; PIN from SIGSTACK_PKCS11_PIN. */
+function pkcs11Options(v: Record<string, string | boolean | undefined>) {
+  const pin = process.env.SIGSTACK_PKCS11_PIN;
+  if (pin === undefined) throw new CliError('USAGE', 'set SIGSTACK_PKCS11_PIN to the token\'s user PIN to use a PKCS#11 key');
+  if (!v['ca-chain']) throw new CliError('USAGE', '--pkcs11-module needs --ca-chain: the PEM chain of the certificate the token key issues with, up to the root');
+  return {
+    modulePath: v['pkcs11-module'] as string,
+    pin,
+    ...(v['pkcs11-token'] ? { tokenLabel: v['pkcs11-token'] as string } : {}),
+    ...(v['pkcs11-key-label'] ? { keyLabel: v['pkcs11-key-label'] as string } : {}),
+  };
 }
 
 /** The cluster primary: makes the hierarchy once (so workers only load it), forks the workers, and stops them on a signal. */

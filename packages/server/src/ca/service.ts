@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
 import type { CtSubmitter } from '../ctlog/types.js';
 import { httpCtSubmitter } from '../ctlog/client.js';
-import { createCaHierarchy, loadFileCa, type CaKeyType } from './keys/index.js';
+import { createCaHierarchy, loadFileCa, type CaKeyType, type CaSigner } from './keys/index.js';
 import { loadOidcConfig, parseOidcConfig, type OidcConfig } from './oidc/config.js';
 import { TokenVerifier, type TokenVerifierOptions } from './oidc/verify-token.js';
 import { buildCaApp } from './http/app.js';
@@ -36,6 +36,8 @@ export interface CaServiceOptions {
   caKeyPath?: string;
   /** …and its PEM chain, the issuing certificate first, up to the root. */
   caChainPath?: string;
+  /** Or, with caChainPath, a key held elsewhere (e.g. loadPkcs11Signer: an HSM or SoftHSM2 token). */
+  caSigner?: CaSigner;
   /** Key type of a newly created hierarchy (root and intermediate; default P-384, as Fulcio's). */
   caKeyType?: CaKeyType;
   /** Subject O of a newly created hierarchy's certificates (default "sigstack"). */
@@ -85,11 +87,15 @@ export async function startCaService(options: CaServiceOptions): Promise<CaServi
   let issuer;
   let chain: Buffer[];
   let created = false;
-  if (options.caKeyPath !== undefined || options.caChainPath !== undefined) {
-    if (options.caKeyPath === undefined || options.caChainPath === undefined) {
-      throw usage('a file CA needs both its PEM key (caKeyPath, --ca-key) and its PEM chain (caChainPath, --ca-chain: the issuing certificate first, up to the root)');
+  if (options.caKeyPath !== undefined || options.caChainPath !== undefined || options.caSigner !== undefined) {
+    if ((options.caKeyPath === undefined && options.caSigner === undefined) || options.caChainPath === undefined) {
+      throw usage('a file CA needs its key (caKeyPath / --ca-key PEM, or a PKCS#11 key) and its PEM chain (caChainPath, --ca-chain: the issuing certificate first, up to the root)');
     }
-    const loaded = loadFileCa({ keyPath: options.caKeyPath, chainPath: options.caChainPath, ...(options.caKeyPassword !== undefined ? { passphrase: options.caKeyPassword } : {}) });
+    const loaded = loadFileCa({
+      chainPath: options.caChainPath,
+      ...(options.caSigner ? { signer: options.caSigner } : { keyPath: options.caKeyPath as string }),
+      ...(options.caKeyPassword !== undefined ? { passphrase: options.caKeyPassword } : {}),
+    });
     issuer = loaded.issuer;
     chain = loaded.chain;
   } else {

@@ -24,7 +24,7 @@ import {
 import { buildCaCertificate } from '../ca/cert/ca-certificate.js';
 import { generateCaKey } from '../ca/keys/ephemeral.js';
 import { loadPemSigner, writePrivateKeyPem } from '../ca/keys/pem.js';
-import { loadPkcs11Signer, type Pkcs11SignerOptions } from '../ca/keys/pkcs11.js';
+import { loadPkcs11Signer, type Pkcs11Signer, type Pkcs11SignerOptions } from '../ca/keys/pkcs11.js';
 import { keyObjectSigner, type CaSigner } from '../ca/keys/signer.js';
 import { OID_TIME_STAMPING } from './asn1.js';
 
@@ -274,11 +274,11 @@ export async function loadOrCreateTsaChain(options: TsaChainOptions = {}): Promi
 }
 
 /**
- * A TSA key in an HSM over PKCS#11. Uses the CA's PKCS#11 backend, which needs the optional
- * native package pkcs11js; until it is installed (and the backend built) this says so clearly.
+ * A TSA key in an HSM over PKCS#11 (key label "PKCS11TSA" unless given), through the CA's PKCS#11
+ * backend (native package pkcs11js); refuses keys other than ECDSA P-256 / P-384. `close()` ends its session.
  */
-export async function loadPkcs11TsaSigner(options: Pkcs11SignerOptions): Promise<CaSigner> {
-  let signer: CaSigner;
+export async function loadPkcs11TsaSigner(options: Pkcs11SignerOptions): Promise<Pkcs11Signer> {
+  let signer: Pkcs11Signer;
   try {
     signer = await loadPkcs11Signer({ keyLabel: 'PKCS11TSA', ...options });
   } catch (err) {
@@ -292,6 +292,11 @@ export async function loadPkcs11TsaSigner(options: Pkcs11SignerOptions): Promise
     }
     throw err;
   }
-  checkTsaSigner(signer);
+  try {
+    checkTsaSigner(signer);
+  } catch (err) {
+    signer.close();
+    throw err;
+  }
   return signer;
 }

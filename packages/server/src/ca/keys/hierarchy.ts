@@ -196,7 +196,7 @@ export async function createCaHierarchy(options: CaHierarchyOptions = {}): Promi
  * A CA loaded from files, as Fulcio's fileca takes it: a PEM chain (issuing certificate first,
  * up to the root) and the issuing certificate's PEM key (optionally encrypted).
  */
-export function loadFileCa(options: { chainPath: string; keyPath: string; passphrase?: string }): { issuer: CaIssuer; chain: Buffer[] } {
+export function loadFileCa(options: { chainPath: string; keyPath?: string; passphrase?: string; signer?: CaSigner }): { issuer: CaIssuer; chain: Buffer[] } {
   let text: string;
   try {
     text = readFileSync(options.chainPath, 'utf8');
@@ -206,7 +206,8 @@ export function loadFileCa(options: { chainPath: string; keyPath: string; passph
   const chain = pemDecodeAll(text).filter((b) => b.label === 'CERTIFICATE').map((b) => X509.fromDer(b.der));
   const first = chain[0];
   if (!first) throw new ServiceError(500, 'CA_CERTIFICATE_INVALID', `${options.chainPath} holds no PEM certificate: give the issuing CA certificate first, then its parents up to the root`);
-  const signer = loadPemSigner(options.keyPath, { passphrase: options.passphrase });
+  if (!options.signer && options.keyPath === undefined) throw new ServiceError(500, 'CA_KEY_MISSING', 'a file CA needs its key: a PEM file or a key held elsewhere (PKCS#11)');
+  const signer = options.signer ?? loadPemSigner(options.keyPath as string, { passphrase: options.passphrase });
   checkCa(first, signer, options.chainPath, new Date());
   if (chain.length > 1 && !first.extendedKeyUsage.includes(OID_CODE_SIGNING)) {
     throw inconsistent(`the issuing certificate in ${options.chainPath} lacks the code-signing extended key usage its leaves need (Fulcio requires it on intermediates)`);
