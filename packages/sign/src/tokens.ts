@@ -181,6 +181,13 @@ function defaultOpenBrowser(url: string): Promise<void> {
   });
 }
 
+/** An openid-client error with the issuer's OAuth error code and description, when it sent them. */
+function oauthMessage(err: unknown): string {
+  const e = err as { error?: unknown; error_description?: unknown };
+  if (typeof e?.error === 'string') return `${e.error}${typeof e.error_description === 'string' ? `: ${e.error_description}` : ''}`;
+  return messageOf(err);
+}
+
 async function oidcConfiguration(options: InteractiveOptions) {
   const client = await import('openid-client');
   const issuer = new URL(options.issuer ?? DEFAULT_OIDC_ISSUER);
@@ -246,7 +253,7 @@ export function browserTokenProvider(options: InteractiveOptions = {}): TokenPro
           if (!tokens.id_token) throw new Error('the token response has no id_token');
           return tokens.id_token;
         } catch (err) {
-          throw new SignError('OIDC_LOGIN_FAILED', `the browser login failed: ${messageOf(err)}`, { service: 'OIDC issuer', url: config.serverMetadata().issuer, cause: err });
+          throw new SignError('OIDC_LOGIN_FAILED', `the browser login failed: ${oauthMessage(err)}`, { service: 'OIDC issuer', url: config.serverMetadata().issuer, cause: err });
         }
       } finally {
         server.close();
@@ -271,16 +278,23 @@ export function deviceFlowTokenProvider(options: InteractiveOptions = {}): Token
         const where = device.verification_uri_complete ?? device.verification_uri;
         log(`To sign in, visit ${where}${device.verification_uri_complete ? '' : ` and enter the code ${device.user_code}`}`);
         const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? Math.min(device.expires_in * 1000, 15 * 60_000));
+        const waitMs = options.timeoutMs ?? Math.min(device.expires_in * 1000, 15 * 60_000);
+        const timer = setTimeout(() => controller.abort(), waitMs);
         try {
           const tokens = await client.pollDeviceAuthorizationGrant(config, device, undefined, { signal: controller.signal });
           if (!tokens.id_token) throw new Error('the token response has no id_token');
           return tokens.id_token;
+        } catch (err) {
+          if (controller.signal.aborted || (err as { error?: unknown }).error === 'expired_token') {
+            throw new SignError('OIDC_LOGIN_TIMEOUT', `the device login was not approved in time (the code expired or ${Math.round(waitMs / 1000)} s passed): run again and approve it sooner`, { service: 'OIDC issuer', url: issuer, cause: err });
+          }
+          throw err;
         } finally {
           clearTimeout(timer);
         }
       } catch (err) {
-        throw new SignError('OIDC_LOGIN_FAILED', `the device login failed: ${messageOf(err)}`, { service: 'OIDC issuer', url: issuer, cause: err });
+        if (err instanceof SignError) throw err;
+        throw new SignError('OIDC_LOGIN_FAILED', `the device login failed: ${oauthMessage(err)}`, { service: 'OIDC issuer', url: issuer, cause: err });
       }
     },
   };

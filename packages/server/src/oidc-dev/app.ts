@@ -1,6 +1,6 @@
-// A development-only OIDC issuer as a Fastify app: discovery document, JWKS, and POST /token,
-// which hands a signed ID token for any email or subject to anyone who asks. Never trust it in
-// production; it says so in its discovery document and logs.
+// A development-only OIDC issuer as a Fastify app: discovery document, JWKS, POST /token (a
+// signed ID token for any email or subject to anyone who asks) and auto-approved browser and
+// device logins (flows.ts). Never trust it in production; it says so in its discovery and logs.
 
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { SignJWT } from 'jose';
@@ -9,11 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.js';
 import { installErrorHandler } from '../http-errors.js';
 import { devSigningKey, loadOrCreateDevKey, type DevOidcAlgorithm, type DevSigningKey } from './key.js';
+import { GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, installDevOidcFlows, looksLikeEmail, type DevOidcFlowOptions } from './flows.js';
 
 export const DEV_OIDC_WARNING =
-  'DEVELOPMENT ONLY: this OIDC issuer signs an ID token for any email or subject to anyone who asks; never list it in a production CA configuration';
+  'DEVELOPMENT ONLY: this OIDC issuer signs an ID token for any email or subject to anyone who asks, and, when its interactive logins are enabled, approves browser and device logins automatically with no login page (for the login_hint email or its default email); never list it in a production CA configuration';
 
-export interface DevOidcAppOptions {
+export interface DevOidcAppOptions extends DevOidcFlowOptions {
   /** The issuer URL put in tokens and the discovery document (or a function, when the port is known late). */
   issuerUrl: string | (() => string);
   /** Private key file; generated there on first use. */
@@ -36,10 +37,6 @@ const MAX_LIFETIME = 24 * 60 * 60;
 
 const invalid = (message: string) => new ServiceError(400, 'REQUEST_INVALID', message);
 
-/** Loose shape check: something@domain.tld. */
-function looksLikeEmail(value: string): boolean {
-  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
-}
 
 interface TokenRequest {
   email?: string;
@@ -118,18 +115,45 @@ export function buildDevOidcApp(options: DevOidcAppOptions): FastifyInstance {
     app.log.warn({ issuer: issuer() }, DEV_OIDC_WARNING);
   });
 
+  const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+  const interactive = options.interactiveFlows === true;
+  const flows = interactive
+    ? installDevOidcFlows(
+        app,
+        {
+          base,
+          async issueIdToken(email, clientId, extra) {
+            const now = Math.floor(Date.now() / 1000);
+            const token = await sign({ sub: email, aud: clientId, iat: now, nbf: now, exp: now + defaultLifetime, jti: randomUUID(), email, email_verified: true, ...extra, iss: issuer() });
+            return { token, expiresIn: defaultLifetime };
+          },
+        },
+        options,
+      )
+    : undefined;
+
   app.get('/.well-known/openid-configuration', async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300');
     return {
       issuer: issuer(),
       jwks_uri: `${base()}/jwks`,
       token_endpoint: `${base()}/token`,
-      response_types_supported: ['id_token'],
+      ...(interactive
+        ? {
+            authorization_endpoint: `${base()}/authorize`,
+            device_authorization_endpoint: `${base()}/device/code`,
+            response_types_supported: ['code'],
+            response_modes_supported: ['query'],
+            code_challenge_methods_supported: ['S256'],
+            scopes_supported: ['openid', 'email'],
+          }
+        : { response_types_supported: ['id_token'] }),
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [key.alg],
-      grant_types_supported: ['client_credentials'],
+      // client_credentials stands for the POST /token {email} shortcut.
+      grant_types_supported: interactive ? [GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, 'client_credentials'] : ['client_credentials'],
       token_endpoint_auth_methods_supported: ['none'],
-      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'email', 'email_verified'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'email', 'email_verified', 'nonce', 'auth_time'],
       description: DEV_OIDC_WARNING,
     };
   });
@@ -139,7 +163,9 @@ export function buildDevOidcApp(options: DevOidcAppOptions): FastifyInstance {
     return { keys: [key.jwk] };
   });
 
-  app.post('/token', async (request) => {
+  app.post('/token', async (request, reply) => {
+    const grantType = (request.body as { grant_type?: unknown } | null)?.grant_type;
+    if (flows && typeof grantType === 'string' && flows.handles(grantType)) return flows.token(request.body, reply);
     const req = readTokenRequest(request.body, defaultLifetime);
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = {
@@ -154,7 +180,7 @@ export function buildDevOidcApp(options: DevOidcAppOptions): FastifyInstance {
       ...req.claims,
       iss: issuer(),
     };
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+    const token = await sign(claims);
     const exp = typeof claims['exp'] === 'number' ? claims['exp'] : now + req.lifetime;
     return { id_token: token, access_token: token, token_type: 'Bearer', expires_in: Math.max(0, exp - now) };
   });

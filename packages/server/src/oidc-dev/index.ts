@@ -2,3 +2,4 @@
 export { buildDevOidcApp, DEV_OIDC_WARNING, type DevOidcAppOptions } from './app.js';
 export { startDevOidcIssuer, type DevOidcIssuer, type DevOidcIssuerOptions } from './service.js';
 export { devSigningKey, loadOrCreateDevKey, type DevOidcAlgorithm, type DevSigningKey } from './key.js';
+export { installDevOidcFlows, type DevOidcFlowOptions } from './flows.js';

@@ -4,9 +4,10 @@
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildDevOidcApp, DEV_OIDC_WARNING } from './app.js';
+import type { DevOidcFlowOptions } from './flows.js';
 import { loadOrCreateDevKey, type DevOidcAlgorithm, type DevSigningKey } from './key.js';
 
-export interface DevOidcIssuerOptions {
+export interface DevOidcIssuerOptions extends DevOidcFlowOptions {
   /** Data directory; the key is `oidc-dev-key.pem` in it. */
   dir: string;
   /** Port to listen on (default 0: any free port). */
@@ -40,7 +41,11 @@ export async function startDevOidcIssuer(options: DevOidcIssuerOptions): Promise
   const keyPath = join(options.dir, 'oidc-dev-key.pem');
   const key = loadOrCreateDevKey(keyPath, options.alg);
   let url = options.issuerUrl ?? '';
-  const app = buildDevOidcApp({ issuerUrl: () => url, key, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+  const flows: DevOidcFlowOptions = {};
+  for (const name of ['interactiveFlows', 'defaultEmail', 'codeLifetimeSeconds', 'deviceCodeLifetimeSeconds', 'deviceIntervalSeconds'] as const) {
+    if (options[name] !== undefined) (flows as Record<string, unknown>)[name] = options[name];
+  }
+  const app = buildDevOidcApp({ ...flows, issuerUrl: () => url, key, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   await app.listen({ port: options.port ?? 0, host });
   if (!options.issuerUrl) {
     const address = app.server.address();
