@@ -333,7 +333,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const oidcDir = join(dir, STACK_FILES.oidc);
     mkdirSync(oidcDir, { recursive: true, mode: 0o700 });
     const oidcKey = loadOrCreateDevKey(join(oidcDir, 'oidc-dev-key.pem'));
-    const oidcApp = buildDevOidcApp({ issuerUrl: urls.oidc, key: oidcKey, logger });
+    const oidcApp = buildDevOidcApp({ issuerUrl: urls.oidc, key: oidcKey, logger, interactiveFlows: true, defaultEmail: 'you@example.com' });
     closers.push(() => oidcApp.close());
     writeIfChanged(join(oidcDir, 'oidc-dev-issuer.json'), json({ issuer: urls.oidc }));
 
