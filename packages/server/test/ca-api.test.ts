@@ -17,7 +17,7 @@ import { startCtLogService, type CtLogService } from '../src/ctlog/index.js';
 import { startCaService, type CaService } from '../src/ca/service.js';
 import { startDevOidcIssuer, type DevOidcIssuer } from '../src/oidc-dev/index.js';
 import { startLogService, type LogService } from '../src/log/service.js';
-import { get, post, trustedRootFor } from './helpers.js';
+import { bundleFromV1, get, post, trustedRootFor } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -124,33 +124,7 @@ async function bundleFor(leaf: Buffer, privateKey: KeyObject, artifact: Buffer) 
     },
   });
   assert.equal(created.status, 201, JSON.stringify(created.json));
-  const entry = Object.values(created.json as Record<string, any>)[0];
-  const proof = entry.verification.inclusionProof;
-  return {
-    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-    verificationMaterial: {
-      certificate: { rawBytes: leaf.toString('base64') },
-      tlogEntries: [
-        {
-          logIndex: String(entry.logIndex),
-          logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') },
-          kindVersion: { kind: 'hashedrekord', version: '0.0.1' },
-          integratedTime: String(entry.integratedTime),
-          inclusionPromise: { signedEntryTimestamp: entry.verification.signedEntryTimestamp },
-          inclusionProof: {
-            logIndex: String(proof.logIndex),
-            rootHash: Buffer.from(proof.rootHash, 'hex').toString('base64'),
-            treeSize: String(proof.treeSize),
-            hashes: proof.hashes.map((h: string) => Buffer.from(h, 'hex').toString('base64')),
-            checkpoint: { envelope: proof.checkpoint },
-          },
-          canonicalizedBody: entry.body,
-        },
-      ],
-      timestampVerificationData: { rfc3161Timestamps: [] },
-    },
-    messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: signature.toString('base64') },
-  };
+  return bundleFromV1(created.json, artifact, signature, { certificate: leaf });
 }
 
 async function verifyBoth(bundle: unknown, artifact: Buffer, root: ReturnType<typeof trustedRoot>) {

@@ -35,7 +35,7 @@ import {
   type SubjectAltNameInput,
 } from '../src/ca/cert/index.js';
 import { startLogService, type LogService } from '../src/log/service.js';
-import { post, trustedRootFor } from './helpers.js';
+import { bundleFromV1, post, trustedRootFor } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -297,33 +297,7 @@ test('a whole keyless bundle: certificate + embedded SCT + Rekor v1 entry verify
       },
     });
     assert.equal(created.status, 201, JSON.stringify(created.json));
-    const entry = Object.values(created.json as Record<string, any>)[0];
-    const proof = entry.verification.inclusionProof;
-    const bundle = {
-      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-      verificationMaterial: {
-        certificate: { rawBytes: final.toString('base64') },
-        tlogEntries: [
-          {
-            logIndex: String(entry.logIndex),
-            logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') },
-            kindVersion: { kind: 'hashedrekord', version: '0.0.1' },
-            integratedTime: String(entry.integratedTime),
-            inclusionPromise: { signedEntryTimestamp: entry.verification.signedEntryTimestamp },
-            inclusionProof: {
-              logIndex: String(proof.logIndex),
-              rootHash: Buffer.from(proof.rootHash, 'hex').toString('base64'),
-              treeSize: String(proof.treeSize),
-              hashes: proof.hashes.map((h: string) => Buffer.from(h, 'hex').toString('base64')),
-              checkpoint: { envelope: proof.checkpoint },
-            },
-            canonicalizedBody: entry.body,
-          },
-        ],
-        timestampVerificationData: { rfc3161Timestamps: [] },
-      },
-      messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: signature.toString('base64') },
-    };
+    const bundle = bundleFromV1(created.json, artifact, signature, { certificate: final });
     const start = new Date(Date.now() - 3600_000).toISOString();
     const trustedRoot = {
       ...trustedRootFor(service.url, service.log.signer.spki, service.log.logId, service.log.signer.keyDetails),

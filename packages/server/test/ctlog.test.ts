@@ -36,7 +36,7 @@ import {
   startCtLogService,
   type CtLogService,
 } from '../src/ctlog/index.js';
-import { get, post, trustedRootFor } from './helpers.js';
+import { bundleFromV1, get, post, trustedRootFor } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -154,33 +154,7 @@ test('a keyless bundle whose certificate carries the CT log\'s SCT verifies in @
       },
     });
     assert.equal(created.status, 201, JSON.stringify(created.json));
-    const entry = Object.values(created.json as Record<string, any>)[0];
-    const proof = entry.verification.inclusionProof;
-    const bundle = {
-      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-      verificationMaterial: {
-        certificate: { rawBytes: b64(final) },
-        tlogEntries: [
-          {
-            logIndex: String(entry.logIndex),
-            logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') },
-            kindVersion: { kind: 'hashedrekord', version: '0.0.1' },
-            integratedTime: String(entry.integratedTime),
-            inclusionPromise: { signedEntryTimestamp: entry.verification.signedEntryTimestamp },
-            inclusionProof: {
-              logIndex: String(proof.logIndex),
-              rootHash: Buffer.from(proof.rootHash, 'hex').toString('base64'),
-              treeSize: String(proof.treeSize),
-              hashes: proof.hashes.map((h: string) => Buffer.from(h, 'hex').toString('base64')),
-              checkpoint: { envelope: proof.checkpoint },
-            },
-            canonicalizedBody: entry.body,
-          },
-        ],
-        timestampVerificationData: { rfc3161Timestamps: [] },
-      },
-      messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: b64(digest) }, signature: b64(signature) },
-    };
+    const bundle = bundleFromV1(created.json, artifact, signature, { certificate: final });
     const start = new Date(Date.now() - 3600_000).toISOString();
     const trustedRoot = {
       ...trustedRootFor(rekor.url, rekor.log.signer.spki, rekor.log.logId, rekor.log.signer.keyDetails),

@@ -44,19 +44,22 @@ export function hashedrekordV002Request(signer: Signer, artifact: Buffer) {
 
 type V1Entry = { body: string; integratedTime: number; logID: string; logIndex: number; verification: { signedEntryTimestamp: string; inclusionProof: { logIndex: number; rootHash: string; treeSize: number; hashes: string[]; checkpoint: string } } };
 
-/** A v0.3 bundle (managed key) from a Rekor v1 entry response. */
-export function bundleFromV1(response: Record<string, V1Entry>, artifact: Buffer, signature: Buffer, kind = 'hashedrekord', version = '0.0.1') {
+/**
+ * A v0.3 bundle from a Rekor v1 entry response: with `certificate` (DER) a keyless one, else a
+ * managed-key one (publicKey hint "test-key").
+ */
+export function bundleFromV1(response: Record<string, V1Entry>, artifact: Buffer, signature: Buffer, options: { certificate?: Buffer; kind?: string; version?: string } = {}) {
   const entry = Object.values(response)[0] as V1Entry;
   const proof = entry.verification.inclusionProof;
   return {
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
     verificationMaterial: {
-      publicKey: { hint: 'test-key' },
+      ...(options.certificate ? { certificate: { rawBytes: options.certificate.toString('base64') } } : { publicKey: { hint: 'test-key' } }),
       tlogEntries: [
         {
           logIndex: String(entry.logIndex),
           logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') },
-          kindVersion: { kind, version },
+          kindVersion: { kind: options.kind ?? 'hashedrekord', version: options.version ?? '0.0.1' },
           integratedTime: String(entry.integratedTime),
           inclusionPromise: { signedEntryTimestamp: entry.verification.signedEntryTimestamp },
           inclusionProof: {
