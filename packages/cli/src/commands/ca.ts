@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 
 export const CA_USAGE = `usage: sigstack ca init  [--dir D]
        sigstack ca serve [--dir D] [--port P] [--host H] --oidc-config FILE --ct-url URL [--ct-public-key FILE]
@@ -126,11 +127,7 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   process.stderr.write(`sigstack ca: serving at ${service.url} (Fulcio v2 API /api/v2/signingCert, /api/v2/trustBundle, /api/v2/configuration; /metrics), ${issuers} OIDC issuer(s), CT log ${v['ct-url']}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal();
   await service.close();
   return 0;
 }
@@ -176,10 +173,7 @@ async function primary(v: Record<string, string | boolean | undefined>, workers:
     throw err;
   }
   process.stderr.write(`sigstack ca: serving at ${first.url} (Fulcio v2 API /api/v2/signingCert, /api/v2/trustBundle, /api/v2/configuration; /metrics per worker), ${first.issuers} OIDC issuer(s), CT log ${v['ct-url']}, ${workers} workers\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal();
   const exits = Object.values(cluster.workers ?? {}).map((worker) => new Promise<void>((resolve) => (worker!.isDead() ? resolve() : worker!.once('exit', () => resolve()))));
   cluster.disconnect();
   await Promise.all(exits);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 import { serverModule } from './ca.js';
 
 export const CTLOG_USAGE = `usage: sigstack ctlog serve --roots ROOT.pem [--dir D] [--port P] [--host H] [--key KEY.pem]
@@ -40,10 +41,7 @@ export async function ctlogCommand(args: string[]): Promise<number> {
     ...(values.key ? { keyPath: values.key } : {}),
   });
   process.stderr.write(`sigstack ctlog: serving RFC 6962 at ${service.apiUrl}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await stopSignal();
   await service.close();
   return 0;
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { leafHash, parseCheckpoint, parseSignedNote, verifyInclusion } from '@sigstack/core';
 import { CliError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 
 export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host H] [--key KEY.pem] [--key-type ed25519|ecdsa-p256] [--name N]
        sigstack log info --url U
@@ -61,11 +62,7 @@ async function serve(args: string[]): Promise<number> {
     logger: { level: 'info' },
   });
   process.stderr.write(`sigstack log: serving at ${service.url} (Rekor v1 /api/v1, Rekor v2 /api/v2, tiles /checkpoint /tile/…, /metrics)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal();
   await service.close();
   return 0;
 }

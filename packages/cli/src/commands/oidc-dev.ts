@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 import { serverModule } from './ca.js';
 
 export const OIDC_DEV_USAGE = `usage: sigstack oidc-dev serve [--dir D] [--port P] [--host H] [--issuer-url U]
@@ -47,11 +48,7 @@ async function serve(args: string[]): Promise<number> {
   });
   writeFileSync(join(dir, DEV_ISSUER_FILE), `${JSON.stringify({ issuer: issuer.url }, null, 2)}\n`, { mode: 0o644 });
   process.stderr.write(`sigstack oidc-dev: serving at ${issuer.url} (discovery /.well-known/openid-configuration, POST /token)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal();
   await issuer.close();
   return 0;
 }

@@ -6,6 +6,7 @@ import { basename, isAbsolute, join, normalize, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { stack as StackModule } from '@sigstack/server';
 import { CliError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 
 type Stack = StackModule.Stack;
 
@@ -110,10 +111,7 @@ export async function upCommand(args: string[]): Promise<number> {
   if (!existsSync(example)) writeFileSync(example, 'hello from sigstack\n');
   process.stdout.write(describeStack(stack).text);
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await stopSignal();
   process.stderr.write('sigstack up: stopping\n');
   await stack.close();
   return 0;
