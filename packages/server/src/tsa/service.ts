@@ -1,6 +1,7 @@
 // Starts the timestamp authority on a port: its key and certificate chain made on first start in
 // `dir` (or the key from `keyPath`) and reused on restart, then the HTTP API of app.ts.
 
+import type { CaSigner } from '../ca/keys/signer.js';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildTsaApp } from './app.js';
 import { TimestampAuthority, type TimestampAuthorityOptions } from './authority.js';
@@ -19,6 +20,8 @@ export interface TsaServiceOptions {
   password?: string;
   /** A PEM chain for the key at `keyPath` (TSA certificate first); else one is issued by the generated root. */
   certChainPath?: string;
+  /** A key held elsewhere instead of a file (loadPkcs11TsaSigner: an HSM or SoftHSM2 token). */
+  signer?: CaSigner;
   keyType?: TsaChainOptions['keyType'];
   defaultPolicy?: string;
   acceptedPolicies?: string[];
@@ -46,6 +49,7 @@ export async function startTsaService(options: TsaServiceOptions): Promise<TsaSe
     ...(options.password !== undefined ? { password: options.password } : {}),
     ...(options.certChainPath !== undefined ? { certChainPath: options.certChainPath } : {}),
     ...(options.keyType !== undefined ? { keyType: options.keyType } : {}),
+    ...(options.signer !== undefined ? { signer: options.signer } : {}),
   });
   const authority = new TimestampAuthority({
     ...options.authority,
