@@ -140,7 +140,11 @@ export async function signCertificate(tbs: TBSCertificate, signer: CaSigner): Pr
   if (tbs.signature.algorithm !== SIGNATURE_ALGORITHMS[signer.algorithm].oid) {
     throw internalError(`the TBSCertificate names signature algorithm ${tbs.signature.algorithm}, but the CA key signs with ${signer.algorithm}`);
   }
-  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
+  return signTbsDer(Buffer.from(AsnConvert.serialize(tbs)), signer);
+}
+
+/** Signs DER TBSCertificate bytes (naming the signer's algorithm) and assembles the Certificate around them. */
+export async function signTbsDer(tbsDer: Buffer, signer: CaSigner): Promise<Buffer> {
   const signature = Buffer.from(await signer.sign(tbsDer));
   // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }, put
   // together around the very TBS bytes that were signed (re-serializing could change them).

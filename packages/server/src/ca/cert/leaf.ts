@@ -17,8 +17,9 @@ import {
   OtherName,
   SubjectAlternativeName,
   TBSCertificate,
+  Validity,
 } from '@peculiar/asn1-x509';
-import { OID_OTHERNAME_USERNAME, X509, encodeSctList, verifySignature, signatureAlgorithmFromOid, type SignedCertificateTimestamp } from '@sigstack/core';
+import { OID_OTHERNAME_USERNAME, X509, encodeSctList, encodeTlv, verifySignature, signatureAlgorithmFromOid, type SignedCertificateTimestamp } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import type { CaSigner } from '../keys/signer.js';
 import {
@@ -31,6 +32,7 @@ import {
   OID_KEY_USAGE,
   OID_SUBJECT_ALT_NAME,
   OID_SUBJECT_KEY_ID,
+  algorithmIdentifier,
   arrayBuffer,
   authorityKeyIdExtension,
   extension,
@@ -38,9 +40,8 @@ import {
   keyIdentifier,
   parseCertificate,
   randomSerialNumber,
-  signCertificate,
+  signTbsDer,
   subjectKeyIdExtension,
-  tbsCertificate,
   wholeSeconds,
 } from './builder.js';
 import { checkSubjectPublicKey } from './proof-of-possession.js';
@@ -88,9 +89,29 @@ export interface Precertificate {
   serialNumber: Buffer;
   notBefore: Date;
   notAfter: Date;
-  /** The TBSCertificate the precertificate was signed over, so finalizing need not parse it back. */
-  tbs?: TBSCertificate;
+  /** The precertificate's TBS as DER pieces, so finalizing assembles the final TBS without parsing. */
+  parts?: LeafTbsParts;
 }
+
+/** A leaf TBSCertificate as DER: everything before the extensions, and each extension but poison / SCTs. */
+export interface LeafTbsParts {
+  head: Buffer;
+  extensions: Buffer[];
+}
+
+/** The TBS from its parts plus `more` extensions (the poison, or the SCT list), in DER. */
+function assembleTbs(parts: LeafTbsParts, more: Buffer[]): Buffer {
+  const extensions = encodeTlv(0xa3, encodeTlv(0x30, Buffer.concat([...parts.extensions, ...more])));
+  return encodeTlv(0x30, Buffer.concat([parts.head, extensions]));
+}
+
+const der = (value: object): Buffer => Buffer.from(AsnConvert.serialize(value));
+/** DER pieces every leaf shares. */
+const VERSION_3 = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02]);
+const EMPTY_NAME = Buffer.from([0x30, 0x00]);
+const KEY_USAGE_DER = der(extension(OID_KEY_USAGE, new KeyUsage(KeyUsageFlags.digitalSignature), true));
+const EXT_KEY_USAGE_DER = der(extension(OID_EXT_KEY_USAGE, new ExtendedKeyUsage([OID_CODE_SIGNING])));
+const POISON_DER = der(extension(OID_CT_POISON, new Uint8Array([0x05, 0x00]), true));
 
 /** Extensions the CA sets itself; a request may not add them again. */
 const RESERVED = new Set([OID_SUBJECT_KEY_ID, OID_KEY_USAGE, OID_SUBJECT_ALT_NAME, OID_BASIC_CONSTRAINTS, OID_AUTHORITY_KEY_ID, OID_EXT_KEY_USAGE, OID_CT_POISON, OID_CT_SCT_LIST]);
@@ -133,7 +154,7 @@ function extraExtensions(extra: ExtraExtension[]): Extension[] {
   });
 }
 
-type IssuerFacts = { cert: X509; name: Name; keyId: Buffer; keyHash: Buffer };
+type IssuerFacts = { cert: X509; name: Name; keyId: Buffer; keyHash: Buffer; nameDer: Buffer; authorityKeyIdDer: Buffer; algorithmDer: Buffer };
 const issuerFactsCache = new WeakMap<CaIssuer, IssuerFacts>();
 
 /** The issuer's Name and key identifier (worked out once per issuer), checking the certificate belongs to the signer. */
@@ -149,46 +170,49 @@ function readIssuerFacts(issuer: CaIssuer): IssuerFacts {
   const cert = X509.fromDer(issuer.cert);
   if (!cert.publicKeySpki.equals(issuer.signer.spki)) throw internalError('the issuing CA certificate does not belong to the CA signer\'s key');
   if (!cert.isCA) throw internalError('the issuing certificate is not a CA certificate');
+  const keyId = cert.subjectKeyIdentifier ?? keyIdentifier(cert.publicKeySpki);
   return {
     cert,
     name: parseCertificate(issuer.cert, 'the issuing CA certificate').tbsCertificate.subject,
-    keyId: cert.subjectKeyIdentifier ?? keyIdentifier(cert.publicKeySpki),
+    keyId,
     keyHash: createHash('sha256').update(cert.publicKeySpki).digest(),
+    nameDer: cert.subjectDer,
+    authorityKeyIdDer: der(authorityKeyIdExtension(keyId)),
+    algorithmDer: der(algorithmIdentifier(issuer.signer.algorithm)),
   };
 }
 
-function leafTbs(request: LeafRequest, poison: boolean): { tbs: TBSCertificate; keyHash: Buffer; notBefore: Date; notAfter: Date; serialNumber: Buffer } {
+function leafParts(request: LeafRequest): { parts: LeafTbsParts; keyHash: Buffer; notBefore: Date; notAfter: Date; serialNumber: Buffer } {
   const key = checkSubjectPublicKey(request.subjectPublicKeySpki);
   const minutes = request.validityMinutes ?? 10;
   if (!(minutes > 0 && minutes <= 24 * 60)) throw new ServiceError(500, 'CA_VALIDITY_INVALID', `a validity of ${minutes} minutes is not allowed: Fulcio issues 10-minute certificates`);
-  const { cert: issuerCert, name, keyId, keyHash } = issuerFacts(request.issuer);
+  const facts = issuerFacts(request.issuer);
   const notBefore = wholeSeconds(request.notBefore ?? new Date());
   const notAfter = new Date(notBefore.getTime() + minutes * 60_000);
-  if (notBefore < issuerCert.notBefore || notAfter > issuerCert.notAfter) {
-    throw new ServiceError(500, 'CA_CERTIFICATE_EXPIRED', `the issuing CA certificate is valid ${issuerCert.notBefore.toISOString()} to ${issuerCert.notAfter.toISOString()}, which does not cover a certificate for ${notBefore.toISOString()} to ${notAfter.toISOString()}: renew the CA certificate`);
+  if (notBefore < facts.cert.notBefore || notAfter > facts.cert.notAfter) {
+    throw new ServiceError(500, 'CA_CERTIFICATE_EXPIRED', `the issuing CA certificate is valid ${facts.cert.notBefore.toISOString()} to ${facts.cert.notAfter.toISOString()}, which does not cover a certificate for ${notBefore.toISOString()} to ${notAfter.toISOString()}: renew the CA certificate`);
   }
+  const serialNumber = randomSerialNumber();
+  // TBSCertificate fields in order (RFC 5280 §4.1); the SPKI was checked to be DER.
+  const head = Buffer.concat([
+    VERSION_3,
+    encodeTlv(0x02, serialNumber),
+    facts.algorithmDer,
+    facts.nameDer,
+    der(new Validity({ notBefore, notAfter })),
+    EMPTY_NAME,
+    key.spki,
+  ]);
   // The order Go's crypto/x509 writes them in, as Fulcio's certificates have them.
   const extensions = [
-    extension(OID_KEY_USAGE, new KeyUsage(KeyUsageFlags.digitalSignature), true),
-    extension(OID_EXT_KEY_USAGE, new ExtendedKeyUsage([OID_CODE_SIGNING])),
-    subjectKeyIdExtension(key.spki),
-    authorityKeyIdExtension(keyId),
-    extension(OID_SUBJECT_ALT_NAME, new SubjectAlternativeName([generalName(request.san)]), true),
-    ...extraExtensions(request.extensions ?? []),
-    ...(poison ? [extension(OID_CT_POISON, new Uint8Array([0x05, 0x00]), true)] : []),
+    KEY_USAGE_DER,
+    EXT_KEY_USAGE_DER,
+    der(subjectKeyIdExtension(key.spki)),
+    facts.authorityKeyIdDer,
+    der(extension(OID_SUBJECT_ALT_NAME, new SubjectAlternativeName([generalName(request.san)]), true)),
+    ...extraExtensions(request.extensions ?? []).map(der),
   ];
-  const serialNumber = randomSerialNumber();
-  const tbs = tbsCertificate({
-    serialNumber,
-    algorithm: request.issuer.signer.algorithm,
-    issuer: name,
-    subject: new Name([]),
-    notBefore,
-    notAfter,
-    spki: key.spki,
-    extensions,
-  });
-  return { tbs, keyHash, notBefore, notAfter, serialNumber };
+  return { parts: { head, extensions }, keyHash: facts.keyHash, notBefore, notAfter, serialNumber };
 }
 
 function withoutPoison(tbs: TBSCertificate): TBSCertificate {
@@ -213,23 +237,14 @@ function checkedPrecertificateTbs(der: Buffer, signer: CaSigner): TBSCertificate
 
 /** Builds and signs the precertificate: the certificate to be, marked with the critical CT poison extension. */
 export async function buildPrecertificate(request: LeafRequest): Promise<Precertificate> {
-  const { tbs, keyHash, notBefore, notAfter, serialNumber } = leafTbs(request, true);
-  const der = await signCertificate(tbs, request.issuer.signer);
-  return {
-    der,
-    precertTbs: Buffer.from(AsnConvert.serialize(withoutPoison(tbs))),
-    issuerKeyHash: keyHash,
-    issuer: request.issuer,
-    serialNumber,
-    notBefore,
-    notAfter,
-    tbs,
-  };
+  const { parts, keyHash, notBefore, notAfter, serialNumber } = leafParts(request);
+  const der = await signTbsDer(assembleTbs(parts, [POISON_DER]), request.issuer.signer);
+  return { der, precertTbs: assembleTbs(parts, []), issuerKeyHash: keyHash, issuer: request.issuer, serialNumber, notBefore, notAfter, parts };
 }
 
 /** A final certificate without SCTs, for a CA that runs without a CT log (Fulcio's CreateCertificate). */
 export async function buildCertificate(request: LeafRequest): Promise<Buffer> {
-  return signCertificate(leafTbs(request, false).tbs, request.issuer.signer);
+  return signTbsDer(assembleTbs(leafParts(request).parts, []), request.issuer.signer);
 }
 
 /**
@@ -238,21 +253,29 @@ export async function buildCertificate(request: LeafRequest): Promise<Buffer> {
  * by the same issuer. Checks that the precertificate is the issuer's, and that the result's
  * TBS without SCTs is byte for byte the TBS the CT log signed.
  */
-export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 'issuer'> & { precertTbs?: Buffer; tbs?: TBSCertificate }, scts: SignedCertificateTimestamp[]): Promise<Buffer> {
+export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 'issuer'> & { precertTbs?: Buffer; parts?: LeafTbsParts }, scts: SignedCertificateTimestamp[]): Promise<Buffer> {
   if (scts.length === 0) throw internalError('a final certificate needs at least one SCT from the CT log');
   const signer = precert.issuer.signer;
-  // A precertificate built here carries its TBS; one from elsewhere is parsed and checked first.
-  const tbs = precert.tbs ?? checkedPrecertificateTbs(precert.der, signer);
-  const sctList = AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts))));
-  const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
-  extensions.push(extension(OID_CT_SCT_LIST, new Uint8Array(sctList)));
-  const finalTbs = new TBSCertificate({ ...tbs, extensions: new Extensions(extensions) });
-  const der = await signCertificate(finalTbs, signer);
+  const sctList = der(extension(OID_CT_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
+  let finalTbs: Buffer;
+  let logged: Buffer;
+  if (precert.parts) {
+    // Built here: the same pieces, the SCT list where the poison was.
+    finalTbs = assembleTbs(precert.parts, [sctList]);
+    logged = precert.precertTbs ?? assembleTbs(precert.parts, []);
+  } else {
+    // From elsewhere: parsed and checked first, then re-encoded with the schema.
+    const tbs = checkedPrecertificateTbs(precert.der, signer);
+    const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
+    extensions.push(extension(OID_CT_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
+    finalTbs = Buffer.from(AsnConvert.serialize(new TBSCertificate({ ...tbs, extensions: new Extensions(extensions) })));
+    logged = Buffer.from(AsnConvert.serialize(withoutPoison(tbs)));
+  }
+  const certificate = await signTbsDer(finalTbs, signer);
 
   // What verifiers rebuild from the final certificate must be what the log signed (RFC 6962 §3.2).
-  const logged = precert.precertTbs ?? Buffer.from(AsnConvert.serialize(withoutPoison(tbs)));
-  if (!X509.fromDer(der).precertificateTbs().equals(logged)) {
+  if (!X509.fromDer(certificate).precertificateTbs().equals(logged)) {
     throw internalError('the final certificate\'s TBS without SCTs differs from the precertificate\'s: its SCTs would not verify');
   }
-  return der;
+  return certificate;
 }
