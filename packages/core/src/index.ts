@@ -19,3 +19,4 @@ export * from './ecdsa-prehashed.js';
 export * from './keygen.js';
 export * from './spki.js';
 export { encodeTlv } from './der.js';
+export * from './tls.js';

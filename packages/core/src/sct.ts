@@ -2,6 +2,7 @@
 // extension, and the bytes a CT log signs for a precertificate entry (§3.2).
 
 import { CoreError } from './errors.js';
+import { TlsReader } from './tls.js';
 import type { HashName } from './signature.js';
 
 export interface SignedCertificateTimestamp {
@@ -18,43 +19,28 @@ export interface SignedCertificateTimestamp {
 const HASHES: Record<number, HashName> = { 4: 'sha256', 5: 'sha384', 6: 'sha512' };
 const SIGNATURES: Record<number, SignedCertificateTimestamp['signatureAlgorithm']> = { 1: 'rsa', 3: 'ecdsa', 7: 'ed25519' };
 
-class Reader {
-  private offset = 0;
-  constructor(private readonly bytes: Buffer) {}
-  take(n: number): Buffer {
-    if (this.offset + n > this.bytes.length) throw new CoreError('SCT_MALFORMED', 'SCT list is truncated');
-    const out = this.bytes.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
-  u8(): number {
-    return this.take(1).readUInt8(0);
-  }
-  u16(): number {
-    return this.take(2).readUInt16BE(0);
-  }
-  get done(): boolean {
-    return this.offset === this.bytes.length;
-  }
+/** A reader whose malformed input is SCT_MALFORMED naming `what`. */
+function reader(bytes: Buffer, what: string): TlsReader {
+  return new TlsReader(bytes, (detail) => new CoreError('SCT_MALFORMED', `${what} is malformed: ${detail}`));
 }
 
 /** Parses a TLS-encoded SignedCertificateTimestampList. */
 export function parseSctList(bytes: Buffer): SignedCertificateTimestamp[] {
-  const outer = new Reader(bytes);
-  const list = new Reader(outer.take(outer.u16()));
-  if (!outer.done) throw new CoreError('SCT_MALFORMED', 'SCT list has trailing bytes');
+  const outer = reader(bytes, 'SCT list');
+  const list = reader(outer.opaque16(), 'SCT list');
+  outer.end();
   const scts: SignedCertificateTimestamp[] = [];
   while (!list.done) {
-    const item = new Reader(list.take(list.u16()));
+    const item = reader(list.opaque16(), 'SCT');
     const version = item.u8();
     if (version !== 0) throw new CoreError('SCT_MALFORMED', `SCT version ${version} is not supported (expected v1)`);
     const logId = item.take(32);
-    const timestamp = item.take(8).readBigUInt64BE(0);
-    const extensions = item.take(item.u16());
+    const timestamp = item.u64();
+    const extensions = item.opaque16();
     const hashId = item.u8();
     const sigId = item.u8();
-    const signature = item.take(item.u16());
-    if (!item.done) throw new CoreError('SCT_MALFORMED', 'SCT has trailing bytes');
+    const signature = item.opaque16();
+    item.end();
     const hashAlgorithm = HASHES[hashId];
     const signatureAlgorithm = SIGNATURES[sigId];
     if (!hashAlgorithm || !signatureAlgorithm) {

@@ -3,7 +3,7 @@
 // head sign (§3.2, §3.5), and DigitallySigned.
 
 import { createHash } from 'node:crypto';
-import { precertSignedData, type SignedCertificateTimestamp } from '@sigstack/core';
+import { TlsReader, precertSignedData, type SignedCertificateTimestamp } from '@sigstack/core';
 import { ServiceError } from '../errors.js';
 
 export type LogEntryType = 'x509_entry' | 'precert_entry';
@@ -68,43 +68,9 @@ function opaque16(bytes: Buffer, what: string): Buffer {
   return Buffer.concat([u16(bytes.length), bytes]);
 }
 
-/** A bounds-checked reader of TLS-encoded bytes. */
-export class TlsReader {
-  private offset = 0;
-  constructor(
-    private readonly bytes: Buffer,
-    private readonly what: string,
-  ) {}
-  take(n: number): Buffer {
-    if (this.offset + n > this.bytes.length) throw malformed(this.what, 'it is truncated');
-    const out = this.bytes.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
-  u8(): number {
-    return this.take(1).readUInt8(0);
-  }
-  u16(): number {
-    return this.take(2).readUInt16BE(0);
-  }
-  u24(): number {
-    return this.take(3).readUIntBE(0, 3);
-  }
-  u64(): bigint {
-    return this.take(8).readBigUInt64BE(0);
-  }
-  opaque16(): Buffer {
-    return this.take(this.u16());
-  }
-  opaque24(): Buffer {
-    return this.take(this.u24());
-  }
-  get done(): boolean {
-    return this.offset === this.bytes.length;
-  }
-  end(): void {
-    if (!this.done) throw malformed(this.what, 'it has trailing bytes');
-  }
+/** A TLS reader whose malformed input is a 400 CT_STRUCTURE_MALFORMED naming `what`. */
+function reader(bytes: Buffer, what: string): TlsReader {
+  return new TlsReader(bytes, (detail) => malformed(what, detail));
 }
 
 /** entry_type followed by the signed entry (ASN.1Cert or PreCert), as both the leaf and the SCT input carry them. */
@@ -120,7 +86,7 @@ export function encodeMerkleTreeLeaf(leaf: MerkleTreeLeaf): Buffer {
 }
 
 export function parseMerkleTreeLeaf(bytes: Buffer): MerkleTreeLeaf {
-  const r = new TlsReader(bytes, 'MerkleTreeLeaf');
+  const r = reader(bytes, 'MerkleTreeLeaf');
   const version = r.u8();
   if (version !== 0) throw malformed('MerkleTreeLeaf', `version ${version} is not v1`);
   const leafType = r.u8();
@@ -176,7 +142,7 @@ export function encodeDigitallySigned(ds: DigitallySigned): Buffer {
 }
 
 export function parseDigitallySigned(bytes: Buffer): DigitallySigned {
-  const r = new TlsReader(bytes, 'DigitallySigned');
+  const r = reader(bytes, 'DigitallySigned');
   const hashId = r.u8();
   const sigId = r.u8();
   const signature = Buffer.from(r.opaque16());
@@ -192,7 +158,7 @@ function certificateList(certs: Buffer[]): Buffer {
 }
 
 function parseCertificateList(r: TlsReader, what: string): Buffer[] {
-  const list = new TlsReader(r.opaque24(), what);
+  const list = reader(r.opaque24(), what);
   const certs: Buffer[] = [];
   while (!list.done) certs.push(Buffer.from(list.opaque24()));
   return certs;
@@ -210,7 +176,7 @@ export function encodePrecertChainEntry(precertificate: Buffer, chain: Buffer[])
 
 /** Parses extra_data for an entry of `type`: the submitted leaf (precerts only) and the chain above it. */
 export function parseExtraData(type: LogEntryType, bytes: Buffer): { precertificate?: Buffer; chain: Buffer[] } {
-  const r = new TlsReader(bytes, 'extra_data');
+  const r = reader(bytes, 'extra_data');
   if (type === 'x509_entry') {
     const chain = parseCertificateList(r, 'certificate_chain');
     r.end();
