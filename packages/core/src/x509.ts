@@ -18,7 +18,7 @@ import {
   rawBytes,
   tagOf,
 } from './der.js';
-import { signatureAlgorithmFromOid, type SignatureAlgorithm } from './signature.js';
+import { signatureAlgorithmFromOid, verifySignature, type SignatureAlgorithm } from './signature.js';
 
 export const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 export const OID_SCT_LIST = '1.3.6.1.4.1.11129.2.4.2';
@@ -144,6 +144,19 @@ export class X509 {
 
   equals(other: X509): boolean {
     return this.der.equals(other.der);
+  }
+
+  /** True when `issuer`'s subject is this certificate's issuer and their key identifiers, when both are present, agree. */
+  namesIssuer(issuer: X509): boolean {
+    if (!this.issuerDer.equals(issuer.subjectDer)) return false;
+    const aki = this.authorityKeyIdentifier;
+    const ski = issuer.subjectKeyIdentifier;
+    return !aki || !ski || aki.equals(ski);
+  }
+
+  /** namesIssuer, and this certificate's signature verifies under the issuer's key. */
+  isSignedBy(issuer: X509): boolean {
+    return this.namesIssuer(issuer) && verifySignature(this.signatureAlgorithm, this.tbs, issuer.publicKey, this.signature);
   }
 
   get isSelfIssued(): boolean {

@@ -24,7 +24,7 @@ export async function verifyCertificatePath(leaf: X509, signingTimes: () => Prom
 
   const candidates: CertificatePath[] = [];
   for (const authority of trust.certificateAuthorities) {
-    const index = authority.chain.findIndex((ca) => issuedBy(leaf, ca));
+    const index = authority.chain.findIndex((ca) => leaf.namesIssuer(ca));
     if (index >= 0) candidates.push({ authority, path: [leaf, ...authority.chain.slice(index)] });
   }
   if (candidates.length === 0) {
@@ -53,12 +53,6 @@ export async function verifyCertificatePath(leaf: X509, signingTimes: () => Prom
   return fail(lastProblem.includes('not valid at') ? 'CERTIFICATE_EXPIRED' : 'CERTIFICATE_UNTRUSTED', lastProblem);
 }
 
-function issuedBy(cert: X509, ca: X509): boolean {
-  if (!cert.issuerDer.equals(ca.subjectDer)) return false;
-  const aki = cert.authorityKeyIdentifier;
-  const ski = ca.subjectKeyIdentifier;
-  return !aki || !ski || aki.equals(ski);
-}
 
 /** The first problem with the path at any of the times, or '' when there is none. */
 function checkPathAt({ authority, path }: CertificatePath, times: Date[]): string {

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExtendedKeyUsage, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
-import { X509, pemDecodeAll, pemEncode, verifySignature } from '@sigstack/core';
+import { X509, pemDecodeAll, pemEncode } from '@sigstack/core';
 import { ServiceError } from '../errors.js';
 import {
   OID_EXT_KEY_USAGE,
@@ -104,13 +104,6 @@ function readCertificates(path: string): X509[] {
   }
 }
 
-function issuedBy(child: X509, parent: X509): boolean {
-  if (!child.issuerDer.equals(parent.subjectDer)) return false;
-  const aki = child.authorityKeyIdentifier;
-  const ski = parent.subjectKeyIdentifier;
-  if (aki && ski && !aki.equals(ski)) return false;
-  return verifySignature(child.signatureAlgorithm, child.tbs, parent.publicKey, child.signature);
-}
 
 /**
  * Checks a TSA chain (leaf first, root last) the way sigstore/timestamp-authority's
@@ -133,7 +126,7 @@ export function checkTsaChain(certs: X509[], signer: CaSigner, where: string, no
     const cert = certs[i] as X509;
     const parent = certs[i + 1] ?? cert;
     if (i > 0 && !cert.isCA) throw chainError(`${where}: certificate ${i + 1} issues the one before it but is not a CA certificate`);
-    if (!issuedBy(cert, parent)) {
+    if (!cert.isSignedBy(parent)) {
       throw chainError(i + 1 < certs.length
         ? `${where}: certificate ${i + 1} is not issued by certificate ${i + 2}; order the chain from the TSA certificate up to the root`
         : `${where}: the last certificate is not a self-signed root`);
@@ -206,7 +199,7 @@ async function tsaRoot(options: TsaChainOptions, now: Date): Promise<{ cert: X50
   if (certPath !== undefined && existsSync(certPath)) {
     const cert = readCertificates(certPath)[0] as X509;
     if (!cert.publicKeySpki.equals(signer.spki)) throw chainError(`${certPath} is not the certificate of ${TSA_FILES.rootKey} beside it: restore the matching key, or move both away`);
-    if (!cert.isSelfIssued || !issuedBy(cert, cert)) throw chainError(`${certPath} is not a self-signed root`);
+    if (!cert.isSelfIssued || !cert.isSignedBy(cert)) throw chainError(`${certPath} is not a self-signed root`);
     return { cert, signer, created };
   }
   const organization = options.organization ?? 'sigstack';

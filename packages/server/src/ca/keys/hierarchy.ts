@@ -4,7 +4,7 @@
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OID_CODE_SIGNING, X509, pemDecodeAll, pemEncode, verifySignature } from '@sigstack/core';
+import { OID_CODE_SIGNING, X509, pemDecodeAll, pemEncode } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import { buildCaCertificate } from '../cert/ca-certificate.js';
 import type { CaIssuer } from '../cert/leaf.js';
@@ -101,13 +101,6 @@ function checkCa(cert: X509, signer: CaSigner, path: string, now: Date): void {
   }
 }
 
-function issuedBy(child: X509, parent: X509): boolean {
-  if (!child.issuerDer.equals(parent.subjectDer)) return false;
-  const aki = child.authorityKeyIdentifier;
-  const ski = parent.subjectKeyIdentifier;
-  if (aki && ski && !aki.equals(ski)) return false;
-  return verifySignature(child.signatureAlgorithm, child.tbs, parent.publicKey, child.signature);
-}
 
 /**
  * Loads the CA hierarchy from `dir`, creating whatever is missing (keys first, then certificates);
@@ -135,7 +128,7 @@ export async function createCaHierarchy(options: CaHierarchyOptions = {}): Promi
   if (dir !== undefined && existsSync(path(CA_FILES.rootCert))) {
     root = readCertificate(path(CA_FILES.rootCert));
     checkCa(root, rootKey.signer, path(CA_FILES.rootCert), now);
-    if (!root.isSelfIssued || !issuedBy(root, root)) throw inconsistent(`${path(CA_FILES.rootCert)} is not a self-signed root: move the CA files away to create a new CA`);
+    if (!root.isSelfIssued || !root.isSignedBy(root)) throw inconsistent(`${path(CA_FILES.rootCert)} is not a self-signed root: move the CA files away to create a new CA`);
   } else {
     const der = await buildCaCertificate({
       subject: { organization, commonName: options.rootCommonName ?? `${organization}-root` },
@@ -157,7 +150,7 @@ export async function createCaHierarchy(options: CaHierarchyOptions = {}): Promi
   if (dir !== undefined && existsSync(path(CA_FILES.intermediateCert))) {
     intermediate = readCertificate(path(CA_FILES.intermediateCert));
     checkCa(intermediate, intermediateKey.signer, path(CA_FILES.intermediateCert), now);
-    if (!issuedBy(intermediate, root)) {
+    if (!intermediate.isSignedBy(root)) {
       throw inconsistent(`${path(CA_FILES.intermediateCert)} was not issued by the root ${path(CA_FILES.rootCert)}: move the intermediate's certificate away to issue a new one under this root`);
     }
   } else {
@@ -213,9 +206,9 @@ export function loadFileCa(options: { chainPath: string; keyPath?: string; passp
     throw inconsistent(`the issuing certificate in ${options.chainPath} lacks the code-signing extended key usage its leaves need (Fulcio requires it on intermediates)`);
   }
   for (let i = 0; i + 1 < chain.length; i++) {
-    if (!issuedBy(chain[i] as X509, chain[i + 1] as X509)) throw inconsistent(`certificate ${i + 1} of ${options.chainPath} is not issued by certificate ${i + 2}: order the chain from the issuing CA up to the root`);
+    if (!(chain[i] as X509).isSignedBy(chain[i + 1] as X509)) throw inconsistent(`certificate ${i + 1} of ${options.chainPath} is not issued by certificate ${i + 2}: order the chain from the issuing CA up to the root`);
   }
   const last = chain[chain.length - 1] as X509;
-  if (last.isSelfIssued && !issuedBy(last, last)) throw inconsistent(`the root of ${options.chainPath} does not verify its own signature`);
+  if (last.isSelfIssued && !last.isSignedBy(last)) throw inconsistent(`the root of ${options.chainPath} does not verify its own signature`);
   return { issuer: { cert: first.der, signer }, chain: chain.map((c) => c.der) };
 }
