@@ -19,6 +19,7 @@ import {
   tagOf,
 } from './der.js';
 import { signatureAlgorithmFromOid, verifySignature, type SignatureAlgorithm } from './signature.js';
+import { ecPublicKeyFromPoint, spkiKeyInfoOf } from './spki.js';
 
 export const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 export const OID_SCT_LIST = '1.3.6.1.4.1.11129.2.4.2';
@@ -72,6 +73,7 @@ export class X509 {
   readonly extensions: readonly CertificateExtension[];
   private readonly tbsParts: { beforeExtensions: Uint8Array[] };
   private cachedKey: KeyObject | undefined;
+  private readonly spkiNode: AsnNode;
 
   private constructor(der: Buffer) {
     this.der = der;
@@ -97,6 +99,7 @@ export class X509 {
     this.notBefore = asTime(validity[0]);
     this.notAfter = asTime(validity[1]);
     this.publicKeySpki = Buffer.from(rawBytes(spki));
+    this.spkiNode = spki;
 
     const before: Uint8Array[] = parts.slice(0, i).map(rawBytes);
     let extensions: CertificateExtension[] = [];
@@ -124,13 +127,14 @@ export class X509 {
   }
 
   /**
-   * The subject public key as a node KeyObject (made once). Taken from OpenSSL's own parse of
-   * the certificate, which costs less than decoding the SubjectPublicKeyInfo on its own.
+   * The subject public key as a node KeyObject (made once). EC keys are set from their point
+   * (cheapest); others are taken from OpenSSL's own parse of the certificate, which costs less
+   * than decoding the SubjectPublicKeyInfo on its own.
    */
   get publicKey(): KeyObject {
     if (!this.cachedKey) {
       try {
-        this.cachedKey = new NodeX509Certificate(this.der).publicKey;
+        this.cachedKey = ecPublicKeyFromPoint(spkiKeyInfoOf(this.spkiNode)) ?? new NodeX509Certificate(this.der).publicKey;
       } catch (err) {
         throw new CoreError(E, `certificate public key is not usable: ${(err as Error).message}`, { cause: err });
       }
