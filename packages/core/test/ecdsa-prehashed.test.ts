@@ -1,16 +1,30 @@
-// ECDSA over a digest: every signature node:crypto makes verifies, and every change to the
-// digest, the signature or the key is refused; malformed signatures are refused, not thrown.
+// ECDSA over a digest, by both routes (the native addon and the portable ECDH one): every
+// signature node:crypto makes verifies, and every change to the digest, the signature or the key
+// is refused; malformed signatures are refused, not thrown. The addon must be built here.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { verifyEcdsaPrehashed } from '../src/ecdsa-prehashed.js';
+import { verifyEcdsaPrehashed, verifyEcdsaPrehashedPortably } from '../src/ecdsa-prehashed.js';
+import { nativeCrypto } from '../src/native.js';
 import { spkiKeyInfo } from '../src/spki.js';
 
-/** Verifies by the key's SPKI, as callers do. */
+const ROUTES = [
+  ['native', verifyEcdsaPrehashed],
+  ['portable', verifyEcdsaPrehashedPortably],
+] as const;
+
+test('the native addon is built and loaded (npm ci builds it)', () => {
+  assert.ok(nativeCrypto, 'packages/core/build/Release/sigstack_native.node did not load');
+});
+
+/** Verifies by the key's SPKI, as callers do, by both routes; they must agree. */
 function check(keys: { spki: Buffer }, digest: Buffer, signature: Buffer): boolean {
   const info = spkiKeyInfo(keys.spki);
-  return info.type === 'ec' && verifyEcdsaPrehashed(info.curve, info.point, digest, signature);
+  if (info.type !== 'ec') return false;
+  const [native, portable] = ROUTES.map(([, verify]) => verify(info.curve, info.point, digest, signature));
+  assert.equal(native, portable, 'the native and portable routes disagree');
+  return native!;
 }
 
 /** A key pair made with encodings (never exported from a freshly generated KeyObject). */
@@ -70,13 +84,22 @@ test('malformed and out-of-range signatures are refused', () => {
     der(Buffer.from([1]), Buffer.from([0])),
     der(n, Buffer.from([1])),
     der(Buffer.from([0x80]), Buffer.from([1])),
+    // BER, not DER: a long-form length where the short form fits.
+    (() => {
+      const good = sign('sha256', Buffer.from('m'), keys.privateKey);
+      return Buffer.concat([Buffer.from([0x30, 0x81, good[1]!]), good.subarray(2)]);
+    })(),
     Buffer.concat([sign('sha256', Buffer.from('m'), keys.privateKey), Buffer.from([0])]),
   ]) {
     assert.equal(check(keys, digest, bad), false, bad.toString('hex'));
   }
   const ed = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
   assert.equal(check({ spki: ed.publicKey }, digest, Buffer.alloc(64)), false);
-  assert.equal(verifyEcdsaPrehashed('secp256k1', Buffer.alloc(65, 4), digest, sign('sha256', Buffer.from('m'), keys.privateKey)), false);
+  for (const [, verify] of ROUTES) {
+    assert.equal(verify('secp256k1', Buffer.alloc(65, 4), digest, sign('sha256', Buffer.from('m'), keys.privateKey)), false);
+    const info = spkiKeyInfo(keys.spki) as { curve: string; point: Uint8Array };
+    assert.equal(verify(info.curve, info.point, Buffer.alloc(0), sign('sha256', Buffer.from('m'), keys.privateKey)), false, 'empty digest');
+  }
 });
 
 test('a public point that is not on the curve is refused', () => {
@@ -88,6 +111,10 @@ test('a public point that is not on the curve is refused', () => {
   const message = Buffer.from('m');
   const signature = sign('sha256', message, keys.privateKey);
   const digest = createHash('sha256').update(message).digest();
-  assert.equal(verifyEcdsaPrehashed('prime256v1', point, digest, signature), false);
-  assert.equal(verifyEcdsaPrehashed('prime256v1', (info as { point: Uint8Array }).point, digest, signature), true);
+  for (const [, verify] of ROUTES) {
+    assert.equal(verify('prime256v1', point, digest, signature), false);
+    assert.equal(verify('prime256v1', (info as { point: Uint8Array }).point, digest, signature), true);
+    const compressed = Buffer.concat([Buffer.from([2 + (point[64]! & 1)]), point.subarray(1, 33)]);
+    assert.equal(verify('prime256v1', compressed, digest, signature), false, 'compressed points are not taken');
+  }
 });
