@@ -5,15 +5,15 @@
 import { spawn } from 'node:child_process';
 import { createHash, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, pemEncode } from '@sigstack/core';
 import { describeError } from '../errors.js';
+import { LoadConnection } from './http-load.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 256);
 const main = fileURLToPath(new URL('../main.js', import.meta.url));
 
 function makeRequests(count: number): Buffer[] {
@@ -64,17 +64,7 @@ async function run(): Promise<void> {
   const requests = makeRequests(total);
   const dir = mkdtempSync(join(tmpdir(), 'sigstack-bench-log-'));
   const server = await startServer(dir);
-  const { hostname, port } = new URL(server.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  const post = (body: Buffer) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request({ host: hostname, port, method: 'POST', path: '/api/v1/log/entries', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  const pool = Array.from({ length: connections }, () => new LoadConnection(new URL(server.url)));
 
   let next = 0;
   const latencies: number[] = [];
@@ -82,11 +72,11 @@ async function run(): Promise<void> {
   const drive = async (ms: number, record: boolean) => {
     const end = performance.now() + ms;
     await Promise.all(
-      Array.from({ length: connections }, async () => {
+      pool.map(async (connection) => {
         while (performance.now() < end && next < requests.length) {
           const body = requests[next++] as Buffer;
           const started = performance.now();
-          const status = await post(body);
+          const { status } = await connection.post('/api/v1/log/entries', body);
           if (status !== 201) failures++;
           if (record) latencies.push(performance.now() - started);
         }
@@ -105,7 +95,7 @@ async function run(): Promise<void> {
     const pct = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1);
     process.stdout.write(`log: ${Math.round(latencies.length / elapsed)} entries/s, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms\n`);
   } finally {
-    agent.destroy();
+    for (const connection of pool) connection.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }

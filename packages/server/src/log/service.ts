@@ -59,7 +59,7 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
   await storage.setMeta('name', name);
 
   const log = await TransparencyLog.open(storage, new LogSigner(name, key), options);
-  const admission = new AdmissionPool(options.admissionWorkers ?? Math.max(1, availableParallelism() - 1));
+  const admission = new AdmissionPool(options.admissionWorkers ?? Math.max(1, availableParallelism()), log.signer);
   const server = buildLogApp({ log, treeId, admission, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), logger: options.logger ?? false });
   await server.listen({ port, host });
   const address = server.server.address() as { port: number };

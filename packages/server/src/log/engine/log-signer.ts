@@ -1,6 +1,6 @@
 // The log's signing identity: its key, its name (the checkpoint origin and signer name), its
 // log ID as trusted roots record it, and the two things it signs: checkpoints (C2SP signed
-// notes) and Rekor v1 signed entry timestamps (over RFC 8785 JSON).
+// notes) and Rekor v1 signed entry timestamps (over RFC 8785 JSON, also on worker threads).
 
 import { createHash, sign, type KeyObject } from 'node:crypto';
 import { canonicalize, ed25519KeyHint, signNote } from '@sigstack/core';
@@ -46,8 +46,25 @@ export class LogSigner {
   }
 
   /** Rekor v1's signed entry timestamp over {body, integratedTime, logID, logIndex}. */
-  signEntryTimestamp(body: Buffer, integratedTime: number, logIndex: number): Buffer {
-    const payload = canonicalize({ body: body.toString('base64'), integratedTime, logID: this.logId.toString('hex'), logIndex });
-    return this.signBytes(Buffer.from(payload, 'utf8'));
+  signEntryTimestamp(body: Uint8Array, integratedTime: number, logIndex: number): Buffer {
+    return signEntryTimestampWith(this.entryTimestampKey(), body, integratedTime, logIndex);
   }
+
+  /** What signing entry timestamps elsewhere (on the log's worker threads) takes. */
+  entryTimestampKey(): EntryTimestampKey {
+    return { privateKey: this.privateKey, ed25519: this.ed25519, logIdHex: this.logId.toString('hex') };
+  }
+}
+
+export interface EntryTimestampKey {
+  privateKey: KeyObject;
+  ed25519: boolean;
+  logIdHex: string;
+}
+
+/** A signed entry timestamp: the log's signature over the RFC 8785 JSON of the four fields. */
+export function signEntryTimestampWith(key: EntryTimestampKey, body: Uint8Array, integratedTime: number, logIndex: number): Buffer {
+  const encoded = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64');
+  const payload = Buffer.from(canonicalize({ body: encoded, integratedTime, logID: key.logIdHex, logIndex }), 'utf8');
+  return key.ed25519 ? sign(null, payload, key.privateKey) : sign('sha256', payload, key.privateKey);
 }

@@ -46,6 +46,12 @@ export class MerkleTree {
   /** edges[level] = rows of the rightmost, partial tile at that level (rows[0] empty when none). */
   private edges: Buffer[][][] = [];
   private readonly fullTiles = new Map<string, Buffer[][]>();
+  /**
+   * Hashes of ranges that are not one perfect subtree (the right edge of proofs), remembered:
+   * MTH(D[start:end]) never changes once the tree has `end` leaves, and every response of a
+   * batch asks for the same ones.
+   */
+  private readonly rangeHashes = new Map<string, Buffer>();
 
   constructor(
     private readonly storage: LogStorage,
@@ -127,15 +133,28 @@ export class MerkleTree {
   /** Root hash of the tree at `size` (≤ current size). */
   async root(size = this.treeSize): Promise<Buffer> {
     if (size === 0) return EMPTY_ROOT;
-    return this.withNodes((node) => subtreeHash(node, 0, size));
+    return this.withNodes((node) => this.rangeHash(node, 0, size));
   }
 
   async inclusionProof(index: number, size = this.treeSize): Promise<Buffer[]> {
-    return this.withNodes((node) => inclusionProofWith(index, size, (start, end) => subtreeHash(node, start, end)));
+    return this.withNodes((node) => inclusionProofWith(index, size, (start, end) => this.rangeHash(node, start, end)));
   }
 
   async consistencyProof(size1: number, size2 = this.treeSize): Promise<Buffer[]> {
-    return this.withNodes((node) => consistencyProofWith(size1, size2, (start, end) => subtreeHash(node, start, end)));
+    return this.withNodes((node) => consistencyProofWith(size1, size2, (start, end) => this.rangeHash(node, start, end)));
+  }
+
+  private rangeHash(node: NodeReader, start: number, end: number): Buffer {
+    const width = end - start;
+    if ((width & (width - 1)) === 0 && start % width === 0) return subtreeHash(node, start, end); // one node
+    const key = `${start}:${end}`;
+    let hash = this.rangeHashes.get(key);
+    if (!hash) {
+      hash = subtreeHash(node, start, end);
+      if (this.rangeHashes.size >= 4096) this.rangeHashes.clear();
+      this.rangeHashes.set(key, hash);
+    }
+    return hash;
   }
 
   /** Runs `fn` with a node reader, loading any tile it needs from storage and retrying. */

@@ -23,6 +23,7 @@ function parseIndex(value: unknown, what: string): number {
 }
 
 export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog, treeId: string, metrics: LogMetrics, admission: AdmissionPool): void {
+  const signTimestamp = (entry: StoredEntry) => admission.signEntryTimestamp(entry);
   /** An entry by its 64-hex UUID or 80-hex entry ID (tree ID + UUID). */
   async function entryByUuid(id: string): Promise<StoredEntry | undefined> {
     const text = id.toLowerCase();
@@ -41,16 +42,15 @@ export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog
     if (result.duplicate) {
       return reply.code(409).header('location', location).send(errorBody(409, 'ENTRY_EXISTS', `an equivalent entry already exists in the transparency log with UUID ${id}; fetch it from ${location}`));
     }
-    const [stored] = await log.entries(result.index, 1);
-    if (!stored) throw new ServiceError(500, 'ENTRY_MISSING', 'the entry was stored but could not be read back');
-    return reply.code(201).header('etag', id).header('location', location).send(await rekorV1Entry(log, treeId, stored));
+    const stored: StoredEntry = { index: result.index, leafHash: result.leafHash, body: entry.body, integratedTime: result.integratedTime, kind: entry.kind, apiVersion: entry.apiVersion };
+    return reply.code(201).header('etag', id).header('location', location).send(await rekorV1Entry(log, treeId, stored, signTimestamp));
   });
 
   app.get('/api/v1/log/entries/:entryUUID', async (request, reply) => {
     const { entryUUID } = request.params as { entryUUID: string };
     const entry = await entryByUuid(entryUUID);
     if (!entry) return reply.code(404).send(errorBody(404, 'ENTRY_NOT_FOUND', `no entry with UUID ${entryUUID} in this log`));
-    return rekorV1Entry(log, treeId, entry);
+    return rekorV1Entry(log, treeId, entry, signTimestamp);
   });
 
   app.get('/api/v1/log/entries', async (request, reply) => {
@@ -58,7 +58,7 @@ export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog
     const index = parseIndex(logIndex, 'logIndex');
     const [entry] = await log.entries(index, 1);
     if (!entry) return reply.code(404).send(errorBody(404, 'ENTRY_NOT_FOUND', `no entry at index ${index}; the log has ${log.checkpoint.size} entries`));
-    return rekorV1Entry(log, treeId, entry);
+    return rekorV1Entry(log, treeId, entry, signTimestamp);
   });
 
   app.post('/api/v1/log/entries/retrieve', async (request) => {
@@ -87,7 +87,7 @@ export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog
       if (entry) found.push(entry);
     }
     const checkpoint = log.checkpoint;
-    return Promise.all(found.map((e) => rekorV1Entry(log, treeId, e, checkpoint)));
+    return Promise.all(found.map((e) => rekorV1Entry(log, treeId, e, signTimestamp, checkpoint)));
   });
 
   app.get('/api/v1/log', async () => {

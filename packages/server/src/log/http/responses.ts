@@ -10,8 +10,11 @@ export function entryId(treeId: string, entry: { leafHash: Buffer }): string {
   return `${treeId}${entry.leafHash.toString('hex')}`;
 }
 
-export async function rekorV1Entry(log: TransparencyLog, treeId: string, entry: StoredEntry, checkpoint: CurrentCheckpoint = log.checkpoint) {
-  const proof = await log.inclusionProof(entry.index, checkpoint.size);
+/** Signs Rekor v1's signed entry timestamp of a stored entry (AdmissionPool.signEntryTimestamp). */
+export type EntryTimestampSigner = (entry: StoredEntry) => Promise<Buffer>;
+
+export async function rekorV1Entry(log: TransparencyLog, treeId: string, entry: StoredEntry, signTimestamp: EntryTimestampSigner, checkpoint: CurrentCheckpoint = log.checkpoint) {
+  const [proof, signedEntryTimestamp] = await Promise.all([log.inclusionProof(entry.index, checkpoint.size), signTimestamp(entry)]);
   return {
     [entryId(treeId, entry)]: {
       body: entry.body.toString('base64'),
@@ -26,7 +29,7 @@ export async function rekorV1Entry(log: TransparencyLog, treeId: string, entry: 
           rootHash: checkpoint.rootHash.toString('hex'),
           treeSize: checkpoint.size,
         },
-        signedEntryTimestamp: log.signer.signEntryTimestamp(entry.body, entry.integratedTime, entry.index).toString('base64'),
+        signedEntryTimestamp: signedEntryTimestamp.toString('base64'),
       },
     },
   };
