@@ -2,11 +2,12 @@
 // key details names, public key loading, and signature verification (sync, and async on
 // libuv's thread pool so independent checks run on other cores).
 
-import { createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { CoreError } from './errors.js';
 import { pemDecodeAll } from './encoding.js';
 import { supportsPrehashedEcdsa, verifyEcdsaPrehashed } from './ecdsa-prehashed.js';
-import { spkiKeyInfo } from './spki.js';
+import { nativeCrypto } from './native.js';
+import { spkiKeyInfo, type SpkiKeyInfo } from './spki.js';
 import type { AsnNode } from './der.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
@@ -66,6 +67,24 @@ export function hashForKey(key: KeyObject): HashName | null {
     if (curve === 'secp521r1') return 'sha512';
   }
   return 'sha256';
+}
+
+/** hashForKey for a key known by its SubjectPublicKeyInfo only. */
+export function hashForKeyInfo(info: SpkiKeyInfo): HashName | null {
+  if (info.type === 'ed25519' || info.type === 'ed448') return null;
+  if (info.type === 'ec' && info.curve === 'secp384r1') return 'sha384';
+  if (info.type === 'ec' && info.curve === 'secp521r1') return 'sha512';
+  return 'sha256';
+}
+
+/**
+ * An ECDSA signature over `message` checked by the native addon straight from the key's point,
+ * with no KeyObject made (importing one costs OpenSSL as much as the check itself). Undefined
+ * when the addon is not loaded or the key is not ECDSA on a NIST curve: use a KeyObject then.
+ */
+export function verifyEcdsaNatively(info: SpkiKeyInfo, hash: HashName, message: Uint8Array, signature: Uint8Array): boolean | undefined {
+  if (!nativeCrypto || info.type !== 'ec' || !supportsPrehashedEcdsa(info.curve)) return undefined;
+  return verifyEcdsaPrehashed(info.curve, info.point, createHash(hash).update(message).digest(), signature);
 }
 
 function verifyOptions(key: KeyObject, alg: SignatureAlgorithm) {

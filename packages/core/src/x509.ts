@@ -19,7 +19,7 @@ import {
   tagOf,
 } from './der.js';
 import { signatureAlgorithmFromOid, verifySignature, type SignatureAlgorithm } from './signature.js';
-import { ecPublicKeyFromPoint, spkiKeyInfoOf } from './spki.js';
+import { ecPublicKeyFromPoint, spkiKeyInfoOf, type SpkiKeyInfo } from './spki.js';
 
 export const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 export const OID_SCT_LIST = '1.3.6.1.4.1.11129.2.4.2';
@@ -73,6 +73,9 @@ export class X509 {
   readonly extensions: readonly CertificateExtension[];
   private readonly tbsParts: { beforeExtensions: Uint8Array[] };
   private cachedKey: KeyObject | undefined;
+  private cachedKeyInfo: SpkiKeyInfo | undefined;
+  /** Extension values decoded once (a trusted CA certificate is asked again for every bundle). */
+  private readonly decoded = new Map<string, unknown>();
   private readonly spkiNode: AsnNode;
 
   private constructor(der: Buffer) {
@@ -134,12 +137,18 @@ export class X509 {
   get publicKey(): KeyObject {
     if (!this.cachedKey) {
       try {
-        this.cachedKey = ecPublicKeyFromPoint(spkiKeyInfoOf(this.spkiNode)) ?? new NodeX509Certificate(this.der).publicKey;
+        this.cachedKey = ecPublicKeyFromPoint(this.publicKeyInfo) ?? new NodeX509Certificate(this.der).publicKey;
       } catch (err) {
         throw new CoreError(E, `certificate public key is not usable: ${(err as Error).message}`, { cause: err });
       }
     }
     return this.cachedKey;
+  }
+
+  /** What the subject public key is (type, curve and point, or RSA size), without a KeyObject. */
+  get publicKeyInfo(): SpkiKeyInfo {
+    this.cachedKeyInfo ??= spkiKeyInfoOf(this.spkiNode);
+    return this.cachedKeyInfo;
   }
 
   extension(oid: string): CertificateExtension | undefined {
@@ -168,16 +177,18 @@ export class X509 {
   }
 
   get basicConstraints(): { isCA: boolean; pathLength?: number } | undefined {
-    const ext = this.extension(OID_BASIC_CONSTRAINTS);
-    if (!ext) return undefined;
-    const fields = children(parseDer(ext.value, EXT, 'basicConstraints', { copy: false }), EXT, 'basicConstraints');
-    let isCA = false;
-    let pathLength: number | undefined;
-    for (const field of fields) {
-      if (field instanceof asn1js.Boolean) isCA = field.getValue();
-      else if (field instanceof asn1js.Integer) pathLength = field.valueBlock.valueDec;
-    }
-    return pathLength === undefined ? { isCA } : { isCA, pathLength };
+    return this.remember('basicConstraints', () => {
+      const ext = this.extension(OID_BASIC_CONSTRAINTS);
+      if (!ext) return undefined;
+      const fields = children(parseDer(ext.value, EXT, 'basicConstraints', { copy: false }), EXT, 'basicConstraints');
+      let isCA = false;
+      let pathLength: number | undefined;
+      for (const field of fields) {
+        if (field instanceof asn1js.Boolean) isCA = field.getValue();
+        else if (field instanceof asn1js.Integer) pathLength = field.valueBlock.valueDec;
+      }
+      return pathLength === undefined ? { isCA } : { isCA, pathLength };
+    });
   }
 
   get isCA(): boolean {
@@ -185,51 +196,61 @@ export class X509 {
   }
 
   get keyUsage(): { digitalSignature: boolean; keyCertSign: boolean } | undefined {
-    const ext = this.extension(OID_KEY_USAGE);
-    if (!ext) return undefined;
-    const bits = expectType(parseDer(ext.value, EXT, 'keyUsage', { copy: false }), asn1js.BitString, EXT, 'keyUsage').valueBlock.valueHexView;
-    const first = bits[0] ?? 0;
-    return { digitalSignature: (first & 0x80) !== 0, keyCertSign: (first & 0x04) !== 0 };
+    return this.remember('keyUsage', () => {
+      const ext = this.extension(OID_KEY_USAGE);
+      if (!ext) return undefined;
+      const bits = expectType(parseDer(ext.value, EXT, 'keyUsage', { copy: false }), asn1js.BitString, EXT, 'keyUsage').valueBlock.valueHexView;
+      const first = bits[0] ?? 0;
+      return { digitalSignature: (first & 0x80) !== 0, keyCertSign: (first & 0x04) !== 0 };
+    });
   }
 
-  get extendedKeyUsage(): string[] {
-    const ext = this.extension(OID_EXT_KEY_USAGE);
-    if (!ext) return [];
-    return children(parseDer(ext.value, EXT, 'extKeyUsage', { copy: false }), EXT, 'extKeyUsage').map((n) => oidOf(n, EXT, 'extKeyUsage'));
+  get extendedKeyUsage(): readonly string[] {
+    return this.remember('extendedKeyUsage', () => {
+      const ext = this.extension(OID_EXT_KEY_USAGE);
+      if (!ext) return [];
+      return children(parseDer(ext.value, EXT, 'extKeyUsage', { copy: false }), EXT, 'extKeyUsage').map((n) => oidOf(n, EXT, 'extKeyUsage'));
+    });
   }
 
   get subjectKeyIdentifier(): Buffer | undefined {
-    const ext = this.extension(OID_SUBJECT_KEY_ID);
-    return ext ? Buffer.from(contentBytes(parseDer(ext.value, EXT, 'subjectKeyIdentifier', { copy: false }), EXT, 'subjectKeyIdentifier')) : undefined;
+    return this.remember('subjectKeyIdentifier', () => {
+      const ext = this.extension(OID_SUBJECT_KEY_ID);
+      return ext ? Buffer.from(contentBytes(parseDer(ext.value, EXT, 'subjectKeyIdentifier', { copy: false }), EXT, 'subjectKeyIdentifier')) : undefined;
+    });
   }
 
   get authorityKeyIdentifier(): Buffer | undefined {
-    const ext = this.extension(OID_AUTHORITY_KEY_ID);
-    if (!ext) return undefined;
-    const keyId = children(parseDer(ext.value, EXT, 'authorityKeyIdentifier', { copy: false }), EXT, 'authorityKeyIdentifier').find((n) => isContextTag(n, 0));
-    return keyId ? Buffer.from(contentBytes(keyId, EXT, 'authorityKeyIdentifier')) : undefined;
+    return this.remember('authorityKeyIdentifier', () => {
+      const ext = this.extension(OID_AUTHORITY_KEY_ID);
+      if (!ext) return undefined;
+      const keyId = children(parseDer(ext.value, EXT, 'authorityKeyIdentifier', { copy: false }), EXT, 'authorityKeyIdentifier').find((n) => isContextTag(n, 0));
+      return keyId ? Buffer.from(contentBytes(keyId, EXT, 'authorityKeyIdentifier')) : undefined;
+    });
   }
 
-  get subjectAltNames(): SubjectAltName[] {
-    const ext = this.extension(OID_SUBJECT_ALT_NAME);
-    if (!ext) return [];
-    const names: SubjectAltName[] = [];
-    for (const name of children(parseDer(ext.value, EXT, 'subjectAltName', { copy: false }), EXT, 'subjectAltName')) {
-      const { cls, number } = tagOf(name);
-      if (cls !== 3) throw new CoreError(EXT, 'subjectAltName: unexpected element');
-      if (number === 0) {
-        const [typeId, explicit] = children(name, EXT, 'otherName');
-        const inner = children(explicit, EXT, 'otherName value')[0];
-        names.push({ kind: 'otherName', typeId: oidOf(typeId, EXT, 'otherName'), value: stringValue(inner, EXT, 'otherName value') });
-        continue;
+  get subjectAltNames(): readonly SubjectAltName[] {
+    return this.remember('subjectAltNames', () => {
+      const ext = this.extension(OID_SUBJECT_ALT_NAME);
+      if (!ext) return [];
+      const names: SubjectAltName[] = [];
+      for (const name of children(parseDer(ext.value, EXT, 'subjectAltName', { copy: false }), EXT, 'subjectAltName')) {
+        const { cls, number } = tagOf(name);
+        if (cls !== 3) throw new CoreError(EXT, 'subjectAltName: unexpected element');
+        if (number === 0) {
+          const [typeId, explicit] = children(name, EXT, 'otherName');
+          const inner = children(explicit, EXT, 'otherName value')[0];
+          names.push({ kind: 'otherName', typeId: oidOf(typeId, EXT, 'otherName'), value: stringValue(inner, EXT, 'otherName value') });
+          continue;
+        }
+        const text = () => Buffer.from(contentBytes(name, EXT, 'subjectAltName')).toString('utf8');
+        if (number === 1) names.push({ kind: 'email', value: text() });
+        else if (number === 2) names.push({ kind: 'dns', value: text() });
+        else if (number === 6) names.push({ kind: 'uri', value: text() });
+        else if (number === 7) names.push({ kind: 'ip', value: formatIp(contentBytes(name, EXT, 'iPAddress')) });
       }
-      const text = () => Buffer.from(contentBytes(name, EXT, 'subjectAltName')).toString('utf8');
-      if (number === 1) names.push({ kind: 'email', value: text() });
-      else if (number === 2) names.push({ kind: 'dns', value: text() });
-      else if (number === 6) names.push({ kind: 'uri', value: text() });
-      else if (number === 7) names.push({ kind: 'ip', value: formatIp(contentBytes(name, EXT, 'iPAddress')) });
-    }
-    return names;
+      return names;
+    });
   }
 
   /**
@@ -268,6 +289,14 @@ export class X509 {
     const kept = this.extensions.filter((ext) => ext.oid !== oid).map((ext) => ext.raw);
     const extensions = kept.length > 0 ? [encodeTlv(0xa3, encodeTlv(0x30, Buffer.concat(kept)))] : [];
     return encodeTlv(0x30, Buffer.concat([...this.tbsParts.beforeExtensions, ...extensions]));
+  }
+
+  private remember<T>(name: string, decode: () => T): T {
+    if (!this.decoded.has(name)) {
+      const value = decode();
+      this.decoded.set(name, Array.isArray(value) ? Object.freeze(value) : value);
+    }
+    return this.decoded.get(name) as T;
   }
 
   /** True when `date` lies within [notBefore, notAfter]. */

@@ -1,23 +1,37 @@
 // The signature over what was signed: the artifact (its bytes, or a digest of them) or the
 // DSSE envelope's PAE; and, for DSSE, that the artifact is what the envelope is about.
 
-import type { KeyObject } from 'node:crypto';
-import { hashForKey, parseStatement, statementHasSubjectDigest, verifyPrehashedSignature, verifySignatureAsync, CoreError } from '@sigstack/core';
+import {
+  hashForKeyInfo,
+  parseStatement,
+  spkiKeyInfo,
+  statementHasSubjectDigest,
+  verifyEcdsaNatively,
+  verifyPrehashedSignature,
+  verifySignatureAsync,
+  CoreError,
+} from '@sigstack/core';
 import { fail } from './errors.js';
 import { sha, type Artifact, type SignedContent } from './signed-content.js';
+import type { Signer } from './tlog-bodies.js';
 
-export async function verifyContentSignature(content: SignedContent, key: KeyObject, spki: Buffer): Promise<boolean> {
-  const pure = key.asymmetricKeyType === 'ed25519';
+/** ECDSA keys are checked natively from their point when the addon is loaded (no KeyObject is made). */
+export async function verifyContentSignature(content: SignedContent, signer: Signer): Promise<boolean> {
+  const info = signer.certificate?.publicKeyInfo ?? spkiKeyInfo(signer.spki);
+  const pure = info.type === 'ed25519' || info.type === 'ed448';
   if (content.kind === 'dsse') {
-    return verifySignatureAsync({ name: 'dsse', hash: hashForKey(key) }, content.pae, key, content.signature);
+    const hash = hashForKeyInfo(info);
+    return (hash && verifyEcdsaNatively(info, hash, content.pae, content.signature)) ?? verifySignatureAsync({ name: 'dsse', hash }, content.pae, signer.publicKey, content.signature);
   }
   if (content.artifact.kind === 'bytes') {
-    return verifySignatureAsync({ name: 'message', hash: pure ? null : content.hash }, content.artifact.data, key, content.signature);
+    const hash = pure ? null : content.hash;
+    const data = content.artifact.data;
+    return (hash && verifyEcdsaNatively(info, hash, data, content.signature)) ?? verifySignatureAsync({ name: 'message', hash }, data, signer.publicKey, content.signature);
   }
-  if (key.asymmetricKeyType === 'ed25519') {
+  if (pure) {
     fail('ARTIFACT_REQUIRED', 'an Ed25519 signature covers the artifact itself, not its digest: give the file instead');
   }
-  return verifyPrehashedSignature(spki, content.digest, content.hash, content.signature, key);
+  return verifyPrehashedSignature(signer.spki, content.digest, content.hash, content.signature, info.type === 'rsa' ? signer.publicKey : undefined);
 }
 
 /** For DSSE bundles: the artifact must be a subject of the in-toto statement (or the payload itself). */

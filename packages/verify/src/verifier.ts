@@ -78,23 +78,23 @@ export class Verifier {
 
     // What signed: a certificate (keyless) or a managed key.
     let leaf: X509 | undefined;
-    let signerKey: KeyObject;
+    let signer: Signer;
     const material = bundle.keyMaterial;
     if (policy.key !== undefined) {
       if (material.kind !== 'publicKey') {
         fail('KEY_MATERIAL_MISMATCH', 'this bundle was signed with a certificate: verify it with --certificate-identity and --certificate-oidc-issuer, not --key');
       }
-      signerKey = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
+      const key = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
+      signer = { publicKey: key, spki: key.export({ type: 'spki', format: 'der' }) };
     } else {
       if (material.kind === 'publicKey') fail('KEY_REQUIRED', 'this bundle was signed with a managed key: verify it with --key');
       const der = material.kind === 'certificate' ? material.certificate : material.certificates[0];
       if (!der) fail('BUNDLE_INVALID', 'the bundle has no signing certificate');
-      leaf = X509.fromDer(der);
-      signerKey = leaf.publicKey;
+      const certificate = X509.fromDer(der);
+      leaf = certificate;
+      // The KeyObject is made only if a check needs one (ECDSA is checked from the key's point).
+      signer = { get publicKey() { return certificate.publicKey; }, spki: certificate.publicKeySpki, certificate };
     }
-    const signer: Signer = leaf
-      ? { publicKey: signerKey, spki: leaf.publicKeySpki, certificate: leaf }
-      : { publicKey: signerKey, spki: signerKey.export({ type: 'spki', format: 'der' }) };
 
     // 1. Timestamps: RFC 3161 tokens, and the integrated times that signed entry timestamps vouch for.
     const entries = bundle.tlogEntries.map((entry) => ({ entry, log: settle(Promise.resolve().then(() => trustedLogFor(entry, trust))) }));
@@ -123,7 +123,7 @@ export class Verifier {
     );
 
     // 4. The signature itself.
-    const signatureOk = settle(verifyContentSignature(content, signerKey, signer.spki));
+    const signatureOk = settle(verifyContentSignature(content, signer));
 
     // Now collect, in order.
     const times = await unwrap(allTimes);
