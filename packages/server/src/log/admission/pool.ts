@@ -1,8 +1,9 @@
 // The log's per-entry CPU work on worker threads, so that the thread serving HTTP and
 // sequencing the log only sequences: admission of proposed entries (validation, signature
-// checks, canonical form) and Rekor v1 signed entry timestamps (gathered into one message per
-// turn of the event loop). With no workers both run inline. Admission errors come back as the
-// same ServiceError the entry types throw.
+// checks, canonical form) and Rekor v1 signed entry timestamps. Tasks asked for in one turn of
+// the event loop travel together, a few per message (a message costs more than a task's copy;
+// small groups let results stream back to the sequencer). With no workers everything runs inline. Admission errors come back as the same
+// ServiceError the entry types throw.
 
 import { Worker } from 'node:worker_threads';
 import { ServiceError } from '../../errors.js';
@@ -12,23 +13,20 @@ import type { CanonicalEntry } from '../types/types.js';
 
 export type AdmissionApi = 'v1' | 'v2';
 
-export interface TimestampItem {
-  body: Uint8Array;
-  integratedTime: number;
-  logIndex: number;
-}
+export type AdmissionTask =
+  | { type: 'admit'; api: AdmissionApi; proposed: unknown }
+  | { type: 'sign'; body: Uint8Array; integratedTime: number; logIndex: number };
 
-export type AdmissionJob =
-  | { type: 'admit'; id: number; api: AdmissionApi; proposed: unknown }
-  | { type: 'sign'; id: number; items: TimestampItem[] }
-  | { type: 'key'; key: EntryTimestampKey };
+export type TaskResult =
+  | { entry: CanonicalEntry }
+  | { signature: Uint8Array }
+  | { error: { status: number; code: string; message: string } };
 
-export type AdmissionReply =
-  | { id: number; entry: CanonicalEntry }
-  | { id: number; error: { status: number; code: string; message: string } }
-  | { id: number; signatures: Uint8Array[] };
+export type AdmissionJob = { type: 'tasks'; id: number; tasks: AdmissionTask[] } | { type: 'key'; key: EntryTimestampKey };
 
-type Waiter = { resolve: (value: never) => void; reject: (e: Error) => void };
+export type AdmissionReply = { id: number; results: TaskResult[] };
+
+type Queued = { task: AdmissionTask; resolve: (result: TaskResult) => void; reject: (e: Error) => void };
 
 export function admitInline(api: AdmissionApi, proposed: unknown): Promise<CanonicalEntry> {
   return api === 'v1' ? canonicalizeProposedEntry(proposed) : canonicalizeV2Request(proposed);
@@ -36,11 +34,10 @@ export function admitInline(api: AdmissionApi, proposed: unknown): Promise<Canon
 
 export class AdmissionPool {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, Waiter>();
+  private readonly pending = new Map<number, Queued[]>();
   private nextId = 0;
   private nextWorker = 0;
-  /** Signed entry timestamps asked for in this turn of the event loop, sent together. */
-  private timestampQueue: { item: TimestampItem; resolve: (signature: Buffer) => void; reject: (e: Error) => void }[] = [];
+  private queue: Queued[] = [];
 
   /** `size` worker threads (0: everything inline on the calling thread); `signer` signs entry timestamps. */
   constructor(
@@ -57,58 +54,64 @@ export class AdmissionPool {
     }
   }
 
-  admit(api: AdmissionApi, proposed: unknown): Promise<CanonicalEntry> {
+  /** The canonical entry for a proposed one (its JSON text, or parsed). */
+  async admit(api: AdmissionApi, proposed: unknown): Promise<CanonicalEntry> {
     if (this.workers.length === 0) return admitInline(api, proposed);
-    return this.send((id) => ({ type: 'admit', id, api, proposed }));
+    const result = await this.run({ type: 'admit', api, proposed });
+    if (!('entry' in result)) throw new ServiceError(500, 'INTERNAL_ERROR', 'the admission worker answered out of turn');
+    return { ...result.entry, body: Buffer.from(result.entry.body) };
   }
 
   /** Rekor v1's signed entry timestamp for a stored entry. */
-  signEntryTimestamp(entry: { body: Buffer; integratedTime: number; index: number }): Promise<Buffer> {
-    if (this.workers.length === 0) return Promise.resolve(this.signer.signEntryTimestamp(entry.body, entry.integratedTime, entry.index));
-    return new Promise((resolve, reject) => {
-      if (this.timestampQueue.length === 0) setImmediate(() => this.flushTimestamps());
-      this.timestampQueue.push({ item: { body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.index }, resolve, reject });
-    });
-  }
-
-  /** Sends the queued timestamps in a few messages spread over the workers, to sign in parallel. */
-  private flushTimestamps(): void {
-    const queued = this.timestampQueue;
-    this.timestampQueue = [];
-    const chunk = Math.max(16, Math.ceil(queued.length / this.workers.length));
-    for (let start = 0; start < queued.length; start += chunk) {
-      const part = queued.slice(start, start + chunk);
-      this.send<Uint8Array[]>((id) => ({ type: 'sign', id, items: part.map((q) => q.item) })).then(
-        (signatures) => part.forEach((q, i) => q.resolve(Buffer.from(signatures[i] as Uint8Array))),
-        (err: Error) => part.forEach((q) => q.reject(err)),
-      );
-    }
-  }
-
-  private send<T>(job: (id: number) => AdmissionJob): Promise<T> {
-    const id = this.nextId++;
-    const worker = this.workers[this.nextWorker++ % this.workers.length] as Worker;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
-      worker.postMessage(job(id));
-    });
+  async signEntryTimestamp(entry: { body: Buffer; integratedTime: number; index: number }): Promise<Buffer> {
+    if (this.workers.length === 0) return this.signer.signEntryTimestamp(entry.body, entry.integratedTime, entry.index);
+    const result = await this.run({ type: 'sign', body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.index });
+    if (!('signature' in result)) throw new ServiceError(500, 'INTERNAL_ERROR', 'the admission worker answered out of turn');
+    return Buffer.from(result.signature);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
+  private run(task: AdmissionTask): Promise<TaskResult> {
+    return new Promise<TaskResult>((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({ task, resolve, reject });
+    }).then((result) => {
+      if ('error' in result) throw new ServiceError(result.error.status, result.error.code, result.error.message);
+      return result;
+    });
+  }
+
+  /** Sends the queued tasks in groups spread over the workers, to run in parallel. */
+  private flush(): void {
+    const queued = this.queue;
+    this.queue = [];
+    const chunk = 16;
+    for (let start = 0; start < queued.length; start += chunk) {
+      const part = queued.slice(start, start + chunk);
+      const id = this.nextId++;
+      this.pending.set(id, part);
+      const worker = this.workers[this.nextWorker++ % this.workers.length] as Worker;
+      worker.postMessage({ type: 'tasks', id, tasks: part.map((q) => q.task) } satisfies AdmissionJob);
+    }
+  }
+
   private settle(reply: AdmissionReply): void {
-    const waiter = this.pending.get(reply.id);
-    if (!waiter) return;
+    const part = this.pending.get(reply.id);
+    if (!part) return;
     this.pending.delete(reply.id);
-    if ('entry' in reply) waiter.resolve({ ...reply.entry, body: Buffer.from(reply.entry.body) } as never);
-    else if ('signatures' in reply) waiter.resolve(reply.signatures as never);
-    else waiter.reject(new ServiceError(reply.error.status, reply.error.code, reply.error.message));
+    part.forEach((queued, i) => {
+      const result = reply.results[i];
+      if (result) queued.resolve(result);
+      else queued.reject(new ServiceError(500, 'INTERNAL_ERROR', 'the admission worker gave no answer'));
+    });
   }
 
   private failAll(err: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(new ServiceError(503, 'ADMISSION_FAILED', `entry admission failed; retry: ${err.message}`));
+    const failure = new ServiceError(503, 'ADMISSION_FAILED', `entry admission failed; retry: ${err.message}`);
+    for (const part of this.pending.values()) for (const queued of part) queued.reject(failure);
     this.pending.clear();
   }
 }

@@ -11,7 +11,7 @@ import type { StoredEntry } from '../engine/storage.js';
 import { pkiFormat } from '../pki/index.js';
 import type { AdmissionPool } from '../admission/pool.js';
 import type { LogMetrics } from './metrics.js';
-import { entryId, rekorV1Entry } from './responses.js';
+import { entryId, entryTextScope, rekorV1Entry } from './responses.js';
 import { errorBody } from '../../http-errors.js';
 
 const MAX_RETRIEVE = 10;
@@ -32,18 +32,22 @@ export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog
     return log.entryByLeafHash(Buffer.from(text.slice(-64), 'hex'));
   }
 
-  app.post('/api/v1/log/entries', async (request, reply) => {
-    const started = performance.now();
-    const entry = await admission.admit('v1', request.body);
-    const result = await log.append(entry);
-    const id = entryId(treeId, result);
-    const location = `/api/v1/log/entries/${id}`;
-    metrics.observeAppend(result.duplicate ? 'duplicate' : 'created', performance.now() - started);
-    if (result.duplicate) {
-      return reply.code(409).header('location', location).send(errorBody(409, 'ENTRY_EXISTS', `an equivalent entry already exists in the transparency log with UUID ${id}; fetch it from ${location}`));
-    }
-    const stored: StoredEntry = { index: result.index, leafHash: result.leafHash, body: entry.body, integratedTime: result.integratedTime, kind: entry.kind, apiVersion: entry.apiVersion };
-    return reply.code(201).header('etag', id).header('location', location).send(await rekorV1Entry(log, treeId, stored, signTimestamp));
+  // The proposed entry reaches an admission worker as the request's text (see entryTextScope).
+  app.register(async (scope) => {
+    entryTextScope(scope);
+    scope.post('/api/v1/log/entries', async (request, reply) => {
+      const started = performance.now();
+      const entry = await admission.admit('v1', request.body as string);
+      const result = await log.append(entry);
+      const id = entryId(treeId, result);
+      const location = `/api/v1/log/entries/${id}`;
+      metrics.observeAppend(result.duplicate ? 'duplicate' : 'created', performance.now() - started);
+      if (result.duplicate) {
+        return reply.code(409).header('location', location).send(errorBody(409, 'ENTRY_EXISTS', `an equivalent entry already exists in the transparency log with UUID ${id}; fetch it from ${location}`));
+      }
+      const stored: StoredEntry = { index: result.index, leafHash: result.leafHash, body: entry.body, integratedTime: result.integratedTime, kind: entry.kind, apiVersion: entry.apiVersion };
+      return reply.code(201).header('etag', id).header('location', location).send(await rekorV1Entry(log, treeId, stored, signTimestamp));
+    });
   });
 
   app.get('/api/v1/log/entries/:entryUUID', async (request, reply) => {

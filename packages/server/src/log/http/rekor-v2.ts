@@ -7,17 +7,20 @@ import { ServiceError } from '../../errors.js';
 import type { TransparencyLog } from '../engine/log.js';
 import type { AdmissionPool } from '../admission/pool.js';
 import type { LogMetrics } from './metrics.js';
-import { rekorV2Entry } from './responses.js';
+import { entryTextScope, rekorV2Entry } from './responses.js';
 
 export function registerRekorV2Routes(app: FastifyInstance, log: TransparencyLog, metrics: LogMetrics, admission: AdmissionPool): void {
-  app.post('/api/v2/log/entries', async (request, reply) => {
-    const started = performance.now();
-    const entry = await admission.admit('v2', request.body);
-    const result = await log.append(entry);
-    const [stored] = await log.entries(result.index, 1);
-    if (!stored) throw new ServiceError(500, 'ENTRY_MISSING', 'the entry was stored but could not be read back');
-    metrics.observeAppend(result.duplicate ? 'duplicate' : 'created', performance.now() - started);
-    // A repeated request is answered with the entry already logged: retries are safe.
-    return reply.code(result.duplicate ? 200 : 201).send(await rekorV2Entry(log, stored));
+  app.register(async (scope) => {
+    entryTextScope(scope);
+    scope.post('/api/v2/log/entries', async (request, reply) => {
+      const started = performance.now();
+      const entry = await admission.admit('v2', request.body as string);
+      const result = await log.append(entry);
+      const [stored] = await log.entries(result.index, 1);
+      if (!stored) throw new ServiceError(500, 'ENTRY_MISSING', 'the entry was stored but could not be read back');
+      metrics.observeAppend(result.duplicate ? 'duplicate' : 'created', performance.now() - started);
+      // A repeated request is answered with the entry already logged: retries are safe.
+      return reply.code(result.duplicate ? 200 : 201).send(await rekorV2Entry(log, stored));
+    });
   });
 }

@@ -2,8 +2,19 @@
 // Rekor v2's TransparencyLogEntry (protobuf JSON, base64), both with an inclusion proof
 // against the checkpoint current when the response is made.
 
+import type { FastifyInstance } from 'fastify';
 import type { CurrentCheckpoint, TransparencyLog } from '../engine/log.js';
 import type { StoredEntry } from '../engine/storage.js';
+
+/**
+ * Makes `scope` (a plugin scope holding an entry-creating route) take JSON bodies as text: the
+ * admission worker parses and checks it, so the thread that serves HTTP and sequences the log
+ * neither parses the entry nor copies an object tree to the worker (a string is one copy).
+ */
+export function entryTextScope(scope: FastifyInstance): void {
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+}
 
 /** Rekor v1 entry IDs: 16 hex of the tree ID, then the 64-hex leaf hash (the entry UUID). */
 export function entryId(treeId: string, entry: { leafHash: Buffer }): string {
