@@ -77,6 +77,11 @@ export function hashForKeyInfo(info: SpkiKeyInfo): HashName | null {
   return 'sha256';
 }
 
+/** True when the native addon is loaded (verifyEcdsaNatively answers for NIST curve keys). */
+export function hasNativeEcdsa(): boolean {
+  return nativeCrypto !== undefined;
+}
+
 /**
  * An ECDSA signature over `message` checked by the native addon straight from the key's point,
  * with no KeyObject made (importing one costs OpenSSL as much as the check itself). Undefined

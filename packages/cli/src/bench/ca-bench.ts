@@ -5,13 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, pemEncode } from '@sigstack/core';
 import { describeError } from '../errors.js';
 import { serverModule } from '../commands/ca.js';
+import { LoadConnection, type LoadResponse } from './http-load.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -55,24 +55,6 @@ function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
-  });
-}
-
-interface Response {
-  status: number;
-  body: string;
-}
-
-function post(agent: Agent, url: URL, body: Buffer): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
   });
 }
 
@@ -126,10 +108,11 @@ async function bench(): Promise<void> {
       );
     }
 
-    const agent = new Agent({ keepAlive: true, maxSockets: connections });
+    const pool = Array.from({ length: connections }, () => new LoadConnection(endpoint));
+    const post = (connection: LoadConnection, body: Buffer): Promise<LoadResponse> => connection.post(endpoint.pathname, body);
     // One request first: it fetches the issuer's discovery document and keys.
-    const first = await post(agent, endpoint, bodies[0]!);
-    if (first.status !== 200) throw new Error(`the CA refused the first request: ${first.status} ${first.body.slice(0, 500)}`);
+    const first = await post(pool[0]!, bodies[0]!);
+    if (first.status !== 200) throw new Error(`the CA refused the first request: ${first.status} ${first.body.toString('utf8', 0, 500)}`);
 
     const run = async (durationMs: number, record: boolean) => {
       const latencies: number[] = [];
@@ -137,26 +120,26 @@ async function bench(): Promise<void> {
       let lastFailure = '';
       let next = 0;
       const deadline = performance.now() + durationMs;
-      const worker = async () => {
+      const worker = async (connection: LoadConnection) => {
         while (performance.now() < deadline) {
           const body = bodies[next++ % bodies.length]!;
           const started = performance.now();
-          const res = await post(agent, endpoint, body);
+          const res = await post(connection, body);
           if (res.status === 200) {
             if (record) latencies.push(performance.now() - started);
           } else {
             failures++;
-            lastFailure = `${res.status} ${res.body.slice(0, 300)}`;
+            lastFailure = `${res.status} ${res.body.toString('utf8', 0, 300)}`;
           }
         }
       };
       const started = performance.now();
-      await Promise.all(Array.from({ length: connections }, worker));
+      await Promise.all(pool.map(worker));
       return { latencies, failures, lastFailure, elapsed: (performance.now() - started) / 1000 };
     };
     await run(1000, false); // warm up
     const result = await run(seconds * 1000, true);
-    agent.destroy();
+    for (const connection of pool) connection.close();
     if (result.failures > 0) process.stderr.write(`ca-bench: ${result.failures} requests failed, last: ${result.lastFailure}\n`);
     const sorted = result.latencies.sort((a, b) => a - b);
     const rate = sorted.length / result.elapsed;

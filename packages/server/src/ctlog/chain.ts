@@ -2,7 +2,7 @@
 // signature to one of its roots; precertificates carry the critical poison extension, and the
 // entry logged for them is their TBS without it, with the issuer's key hash (RFC 6962 §3.1-3.2).
 
-import { X509Certificate, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { OID_PRECERT_POISON, X509 } from '@sigstack/core';
 import { ServiceError } from '../errors.js';
 import type { SignedEntry } from './leaf.js';
@@ -12,10 +12,9 @@ export const OID_PRECERT_SIGNING_EKU = '1.3.6.1.4.1.11129.2.4.4';
 /** Longest chain accepted (leaf, intermediates, root). */
 export const MAX_CHAIN_LENGTH = 10;
 
-/** A certificate parsed once for both our X509 and node's (OpenSSL's) issuer and signature checks. */
+/** A certificate of a submitted chain, parsed once (strict DER). */
 export interface ChainCertificate {
   x509: X509;
-  node: X509Certificate;
 }
 
 export interface ValidatedChain {
@@ -31,8 +30,7 @@ function reject(code: string, message: string): ServiceError {
 
 export function chainCertificate(der: Buffer, what: string): ChainCertificate {
   try {
-    const x509 = X509.fromDer(der);
-    return { x509, node: new X509Certificate(der) };
+    return { x509: X509.fromDer(der) };
   } catch (err) {
     throw reject('CERTIFICATE_INVALID', `${what} is not a DER X.509 certificate (${(err as Error).message}): send each certificate as base64 of its DER bytes`);
   }
@@ -57,10 +55,13 @@ function issuerCertificate(der: Buffer, what: string): ChainCertificate {
   return parsedIssuers.get(key) ?? remember(parsedIssuers, key, chainCertificate(der, what));
 }
 
-/** True when `parent` issued `child`: names (and key identifiers) match and the signature verifies. */
+/**
+ * True when `parent` issued `child`: names (and key identifiers) match, the parent may sign
+ * certificates (keyCertSign, when it states key usage), and the signature verifies.
+ */
 export function issuedBy(child: ChainCertificate, parent: ChainCertificate): boolean {
   try {
-    return child.node.checkIssued(parent.node) && child.node.verify(parent.node.publicKey);
+    return parent.x509.keyUsage?.keyCertSign !== false && child.x509.isSignedBy(parent.x509);
   } catch {
     return false;
   }

@@ -3,11 +3,12 @@
 // checked as sigstore's default verifier does (ECDSA hash by curve, RSA PKCS#1 v1.5 or PSS, SHA-256).
 
 import { constants, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { pemDecodeAll } from '@sigstack/core';
+import { hasNativeEcdsa, pemDecodeAll, spkiKeyInfo, verifyEcdsaNatively, type SpkiKeyInfo } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 
 export interface SubjectPublicKey {
-  publicKey: KeyObject;
+  /** Made on first use for ECDSA keys (their proofs are checked from the point, natively). */
+  readonly publicKey: KeyObject;
   /** DER SubjectPublicKeyInfo. */
   spki: Buffer;
   /** The digest proofs of possession by this key use; null for Ed25519. */
@@ -38,12 +39,9 @@ function toSpki(key: Buffer | string): Buffer {
  */
 export function checkSubjectPublicKey(key: Buffer | string): SubjectPublicKey {
   const spki = toSpki(key);
-  let publicKey: KeyObject;
-  try {
-    publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
-  } catch (err) {
-    throw new ServiceError(400, 'PUBLIC_KEY_INVALID', `the public key cannot be parsed (${(err as Error).message}): send a DER or PEM SubjectPublicKeyInfo`, { cause: err });
-  }
+  const ec = ecKey(spki);
+  if (ec) return ec;
+  const publicKey = keyObject(spki);
   const type = publicKey.asymmetricKeyType;
   const details = publicKey.asymmetricKeyDetails ?? {};
   if (type === 'ec') {
@@ -66,7 +64,51 @@ export function checkSubjectPublicKey(key: Buffer | string): SubjectPublicKey {
   throw weak(`keys of type ${type ?? 'unknown'} are not accepted`);
 }
 
+function keyObject(spki: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new ServiceError(400, 'PUBLIC_KEY_INVALID', `the public key cannot be parsed (${(err as Error).message}): send a DER or PEM SubjectPublicKeyInfo`, { cause: err });
+  }
+}
+
+const EC_CURVES: Record<string, { hash: 'sha256' | 'sha384' | 'sha512'; keyDetails: string }> = {
+  prime256v1: { hash: 'sha256', keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+  secp384r1: { hash: 'sha384', keyDetails: 'PKIX_ECDSA_P384_SHA_384' },
+  secp521r1: { hash: 'sha512', keyDetails: 'PKIX_ECDSA_P521_SHA_512' },
+};
+
+/**
+ * An accepted ECDSA key read from its SPKI without a KeyObject (OpenSSL's import costs as much
+ * as checking the proof), when the native addon can check its proofs; else undefined.
+ */
+function ecKey(spki: Buffer): (SubjectPublicKey & { info: SpkiKeyInfo }) | undefined {
+  let info: SpkiKeyInfo;
+  try {
+    info = spkiKeyInfo(spki);
+  } catch {
+    return undefined; // keyObject() says what is wrong
+  }
+  const curve = info.type === 'ec' ? EC_CURVES[info.curve] : undefined;
+  if (!curve || !hasNativeEcdsa()) return undefined;
+  let made: KeyObject | undefined;
+  return {
+    spki,
+    info,
+    hash: curve.hash,
+    keyDetails: curve.keyDetails,
+    get publicKey() {
+      made ??= keyObject(spki);
+      return made;
+    },
+  };
+}
+
 function verifies(key: SubjectPublicKey, message: Buffer, signature: Buffer): boolean {
+  if ('info' in key && key.hash) {
+    const native = verifyEcdsaNatively(key.info as SpkiKeyInfo, key.hash, message, signature);
+    if (native !== undefined) return native;
+  }
   const attempt = (options: KeyObject | { key: KeyObject; padding: number; saltLength: number }): boolean => {
     try {
       return cryptoVerify(key.hash, message, options, signature);
@@ -90,7 +132,7 @@ function verifies(key: SubjectPublicKey, message: Buffer, signature: Buffer): bo
 export function verifyProofOfPossession(spki: Buffer | string, signature: Buffer, subject: string): SubjectPublicKey {
   const key = checkSubjectPublicKey(spki);
   if (signature.length === 0 || !verifies(key, Buffer.from(subject, 'utf8'), signature)) {
-    const type = key.publicKey.asymmetricKeyType;
+    const type = key.publicKey.asymmetricKeyType; // for an unusable key: 400 PUBLIC_KEY_INVALID
     const how = type === 'ec' ? `ECDSA over ${key.hash?.toUpperCase()}, DER-encoded` : type === 'ed25519' ? 'Ed25519' : 'RSA PKCS#1 v1.5 or PSS over SHA256';
     throw new ServiceError(
       400,
