@@ -73,7 +73,6 @@ export class X509 {
   readonly extensions: readonly CertificateExtension[];
   private readonly tbsParts: { beforeExtensions: Uint8Array[] };
   private cachedKey: KeyObject | undefined;
-  private cachedKeyInfo: SpkiKeyInfo | undefined;
   /** Extension values decoded once (a trusted CA certificate is asked again for every bundle). */
   private readonly decoded = new Map<string, unknown>();
   private readonly spkiNode: AsnNode;
@@ -147,8 +146,7 @@ export class X509 {
 
   /** What the subject public key is (type, curve and point, or RSA size), without a KeyObject. */
   get publicKeyInfo(): SpkiKeyInfo {
-    this.cachedKeyInfo ??= spkiKeyInfoOf(this.spkiNode);
-    return this.cachedKeyInfo;
+    return this.remember('publicKeyInfo', () => spkiKeyInfoOf(this.spkiNode));
   }
 
   extension(oid: string): CertificateExtension | undefined {

@@ -15,6 +15,8 @@ export interface SubjectPublicKey {
   hash: 'sha256' | 'sha384' | 'sha512' | null;
   /** The sigstore PublicKeyDetails name of the key, e.g. PKIX_ECDSA_P256_SHA_256. */
   keyDetails: string;
+  /** Set for ECDSA keys whose proofs the native addon checks from the point. */
+  info?: SpkiKeyInfo;
 }
 
 const ADVICE = 'use an ECDSA P-256 key (what sigstore clients generate), P-384, P-521, Ed25519, or RSA of 2048 to 4096 bits';
@@ -82,7 +84,7 @@ const EC_CURVES: Record<string, { hash: 'sha256' | 'sha384' | 'sha512'; keyDetai
  * An accepted ECDSA key read from its SPKI without a KeyObject (OpenSSL's import costs as much
  * as checking the proof), when the native addon can check its proofs; else undefined.
  */
-function ecKey(spki: Buffer): (SubjectPublicKey & { info: SpkiKeyInfo }) | undefined {
+function ecKey(spki: Buffer): SubjectPublicKey | undefined {
   let info: SpkiKeyInfo;
   try {
     info = spkiKeyInfo(spki);
@@ -105,8 +107,8 @@ function ecKey(spki: Buffer): (SubjectPublicKey & { info: SpkiKeyInfo }) | undef
 }
 
 function verifies(key: SubjectPublicKey, message: Buffer, signature: Buffer): boolean {
-  if ('info' in key && key.hash) {
-    const native = verifyEcdsaNatively(key.info as SpkiKeyInfo, key.hash, message, signature);
+  if (key.info && key.hash) {
+    const native = verifyEcdsaNatively(key.info, key.hash, message, signature);
     if (native !== undefined) return native;
   }
   const attempt = (options: KeyObject | { key: KeyObject; padding: number; saltLength: number }): boolean => {
