@@ -22,6 +22,7 @@ import {
 import { TransparencyLog } from '../src/log/engine/log.js';
 import { LogSigner } from '../src/log/engine/log-signer.js';
 import { SqliteLogStorage } from '../src/storage/sqlite.js';
+import { packBatch, unpackBatch } from '../src/storage/packed-batch.js';
 import type { CanonicalEntry } from '../src/log/types/types.js';
 
 function entry(i: number, tag = 'e'): CanonicalEntry {
@@ -116,4 +117,22 @@ test('an ECDSA P-256 log signs checkpoints with a hint from its log ID', async (
   assert.ok(verifyNoteSignature(note.body, note.signatures[0]!, keys.publicKey));
   await log.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('a batch packed for the writer thread unpacks to the same entries, tiles and index keys', () => {
+  const batch = {
+    entries: [
+      { index: 7, leafHash: leafHash(Buffer.from('a')), body: Buffer.from('{"a":1}'), integratedTime: 1700000000, kind: 'hashedrekord', apiVersion: '0.0.1' },
+      { index: 8, leafHash: leafHash(Buffer.from('b')), body: Buffer.from('{"b":2}'), integratedTime: 1700000000, kind: 'precert_entry', apiVersion: 'ct', extra: Buffer.from([1, 2, 3]) },
+      { index: 9, leafHash: leafHash(Buffer.from('c')), body: Buffer.alloc(0), integratedTime: 1700000001, kind: 'x', apiVersion: '0.0.2', extra: Buffer.alloc(0) },
+    ],
+    tiles: [{ level: 0, index: 0, hashes: Buffer.alloc(96, 5) }],
+    index: [{ key: 'hash:sha256:aa', index: 7 }, { key: 'email:a@b', index: 9 }],
+    previousSize: 7,
+    checkpoint: { size: 10, note: 'log.test\n10\nroot\n' },
+  };
+  const { packed, transfer } = packBatch(batch);
+  assert.deepEqual(transfer, [packed.bytes]);
+  const round = unpackBatch(structuredClone(packed, { transfer }));
+  assert.deepEqual(round, batch);
 });

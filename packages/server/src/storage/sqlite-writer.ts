@@ -2,14 +2,15 @@
 // commit does not stall the thread that serves HTTP. Readers use their own connection (WAL).
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { unpackBatch, type PackedBatch } from './packed-batch.js';
 import { openSqlite } from './sqlite.js';
 
 const { path } = workerData as { path: string };
 const db = openSqlite(path);
 
-parentPort?.on('message', (message: { id: number; batch: Parameters<typeof db.append>[0] }) => {
+parentPort?.on('message', (message: { id: number; packed: PackedBatch }) => {
   try {
-    parentPort?.postMessage({ id: message.id, ok: db.append(message.batch) });
+    parentPort?.postMessage({ id: message.id, ok: db.append(unpackBatch(message.packed)) });
   } catch (err) {
     parentPort?.postMessage({ id: message.id, error: (err as Error).message });
   }

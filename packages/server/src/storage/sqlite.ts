@@ -5,8 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { LogStorage, PublishedCheckpoint, StoredEntry } from '../log/engine/storage.js';
+import { packBatch, type AppendBatch } from './packed-batch.js';
 
-type AppendBatch = Parameters<LogStorage['appendBatch']>[0];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
@@ -98,9 +98,9 @@ export function openSqlite(path: string): SqliteConnection {
   const append = db.transaction((batch: AppendBatch): boolean => {
     if (!swapCheckpoint(batch.previousSize, batch.checkpoint)) return false;
     for (const e of batch.entries) {
-      statements.insertEntry.run(e.index, Buffer.from(e.leafHash), Buffer.from(e.body), e.integratedTime, e.kind, e.apiVersion, e.extra ? Buffer.from(e.extra) : null);
+      statements.insertEntry.run(e.index, e.leafHash, e.body, e.integratedTime, e.kind, e.apiVersion, e.extra ?? null);
     }
-    for (const t of batch.tiles) statements.upsertTile.run(t.level, t.index, Buffer.from(t.hashes));
+    for (const t of batch.tiles) statements.upsertTile.run(t.level, t.index, t.hashes);
     for (const i of batch.index) statements.insertIndex.run(i.key, i.index);
     return true;
   });
@@ -147,7 +147,8 @@ export class SqliteLogStorage implements LogStorage {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting.set(id, { resolve, reject });
-      writer.postMessage({ id, batch });
+      const { packed, transfer } = packBatch(batch);
+      writer.postMessage({ id, packed }, transfer);
     });
   }
 

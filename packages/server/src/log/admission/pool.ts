@@ -17,8 +17,11 @@ export type AdmissionTask =
   | { type: 'admit'; api: AdmissionApi; proposed: unknown }
   | { type: 'sign'; body: Uint8Array; integratedTime: number; logIndex: number };
 
+/** A canonical entry as a worker posts it: byte fields as exact-size arrays, the leaf hash computed. */
+export type PostedEntry = Omit<CanonicalEntry, 'body' | 'leafHash' | 'extra'> & { body: Uint8Array; leafHash: Uint8Array; extra?: Uint8Array };
+
 export type TaskResult =
-  | { entry: CanonicalEntry }
+  | { entry: PostedEntry }
   | { signature: Uint8Array }
   | { error: { status: number; code: string; message: string } };
 
@@ -27,6 +30,11 @@ export type AdmissionJob = { type: 'tasks'; id: number; tasks: AdmissionTask[] }
 export type AdmissionReply = { id: number; results: TaskResult[] };
 
 type Queued = { task: AdmissionTask; resolve: (result: TaskResult) => void; reject: (e: Error) => void };
+
+/** A Buffer over a posted Uint8Array's bytes, without copying them. */
+function bufferView(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 export function admitInline(api: AdmissionApi, proposed: unknown): Promise<CanonicalEntry> {
   return api === 'v1' ? canonicalizeProposedEntry(proposed) : canonicalizeV2Request(proposed);
@@ -59,7 +67,8 @@ export class AdmissionPool {
     if (this.workers.length === 0) return admitInline(api, proposed);
     const result = await this.run({ type: 'admit', api, proposed });
     if (!('entry' in result)) throw new ServiceError(500, 'INTERNAL_ERROR', 'the admission worker answered out of turn');
-    return { ...result.entry, body: Buffer.from(result.entry.body) };
+    const { body, leafHash, extra, ...fields } = result.entry;
+    return { ...fields, body: bufferView(body), leafHash: bufferView(leafHash), ...(extra ? { extra: bufferView(extra) } : {}) };
   }
 
   /** Rekor v1's signed entry timestamp for a stored entry. */
@@ -67,7 +76,7 @@ export class AdmissionPool {
     if (this.workers.length === 0) return this.signer.signEntryTimestamp(entry.body, entry.integratedTime, entry.index);
     const result = await this.run({ type: 'sign', body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.index });
     if (!('signature' in result)) throw new ServiceError(500, 'INTERNAL_ERROR', 'the admission worker answered out of turn');
-    return Buffer.from(result.signature);
+    return bufferView(result.signature);
   }
 
   async close(): Promise<void> {

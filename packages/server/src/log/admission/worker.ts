@@ -3,6 +3,7 @@
 // first) and answers with every task's result or the ServiceError it raised, in order.
 
 import { parentPort } from 'node:worker_threads';
+import { leafHash } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import { signEntryTimestampWith, type EntryTimestampKey } from '../engine/log-signer.js';
 import { admitInline, type AdmissionJob, type AdmissionReply, type AdmissionTask, type TaskResult } from './pool.js';
@@ -16,7 +17,11 @@ function failure(err: unknown): TaskResult {
 
 async function run(task: AdmissionTask): Promise<TaskResult> {
   try {
-    if (task.type === 'admit') return { entry: await admitInline(task.api, task.proposed) };
+    if (task.type === 'admit') {
+      const entry = await admitInline(task.api, task.proposed);
+      // Exact-size copies: a pooled Buffer would post its whole 8 KiB pool slab.
+      return { entry: { ...entry, body: new Uint8Array(entry.body), leafHash: leafHash(entry.body), ...(entry.extra ? { extra: new Uint8Array(entry.extra) } : {}) } };
+    }
     if (!timestampKey) throw new ServiceError(500, 'INTERNAL_ERROR', 'the worker has no log key');
     return { signature: signEntryTimestampWith(timestampKey, task.body, task.integratedTime, task.logIndex) };
   } catch (err) {

@@ -97,7 +97,7 @@ export class TransparencyLog {
   append(entry: CanonicalEntry): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new ServiceError(503, 'LOG_CLOSED', 'the log is shutting down; retry against a running server'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ entry, leafHash: leafHash(entry.body), resolve, reject });
+      this.queue.push({ entry, leafHash: entry.leafHash ?? leafHash(entry.body), resolve, reject });
       this.schedule();
     });
   }

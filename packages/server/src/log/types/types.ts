@@ -17,6 +17,8 @@ export interface CanonicalEntry {
   indexKeys: IndexKey[];
   /** Data stored beside the entry but outside the Merkle leaf (a CT entry's certificate chain). */
   extra?: Buffer;
+  /** RFC 6962 leaf hash of `body`, when already computed (admission workers do it off the sequencing thread). */
+  leafHash?: Buffer;
 }
 
 export interface EntryType {
