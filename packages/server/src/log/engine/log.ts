@@ -42,6 +42,13 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+interface Sequenced {
+  fresh: Pending[];
+  duplicates: { pending: Pending; index: number }[];
+  startIndex: number;
+  integratedTime: number;
+}
+
 function conflict(): ServiceError {
   return new ServiceError(500, 'CHECKPOINT_CONFLICT', 'another writer published a checkpoint for this log; only one sequencer may run per log');
 }
@@ -105,69 +112,88 @@ export class TransparencyLog {
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
-    const run = () => {
-      this.runBatch().finally(() => {
-        this.running = false;
-        this.schedule();
-      });
-    };
+    const run = () => void this.runBatch();
     if (this.batchDelayMs > 0 && this.queue.length < this.maxBatchSize) setTimeout(run, this.batchDelayMs);
     else setImmediate(run);
+  }
+
+  /**
+   * Ends the running batch's hold on the sequencer. Entries that queued while it committed start
+   * the next batch at once: its durable write then overlaps the work of answering this one.
+   */
+  private batchDone(): void {
+    this.running = false;
+    if (this.queue.length === 0) return;
+    this.running = true;
+    void this.runBatch();
   }
 
   private async runBatch(): Promise<void> {
     const started = performance.now();
     const batch = this.queue.splice(0, this.maxBatchSize);
+    let sequenced: Sequenced;
     try {
-      const existing = await this.storage.findLeafHashes(batch.map((p) => p.leafHash));
-      const fresh: Pending[] = [];
-      const duplicates: { pending: Pending; index: number }[] = [];
-      const inBatch = new Map<string, number>();
-      const startIndex = this.tree.size;
-      const integratedTime = Math.floor(Date.now() / 1000);
-      for (const pending of batch) {
-        const key = pending.leafHash.toString('hex');
-        const known = existing.get(key) ?? inBatch.get(key);
-        if (known !== undefined) {
-          duplicates.push({ pending, index: known });
-        } else {
-          inBatch.set(key, startIndex + fresh.length);
-          fresh.push(pending);
-        }
-      }
-      if (fresh.length > 0) {
-        const entries: StoredEntry[] = fresh.map((p, i) => ({
-          index: startIndex + i,
-          leafHash: p.leafHash,
-          body: p.entry.body,
-          integratedTime,
-          kind: p.entry.kind,
-          apiVersion: p.entry.apiVersion,
-          ...(p.entry.extra ? { extra: p.entry.extra } : {}),
-        }));
-        const indexWrites = fresh.flatMap((p, i) => p.entry.indexKeys.map((k) => ({ key: `${k.type}:${k.value}`, index: startIndex + i })));
-        const plan = this.tree.planAppend(fresh.map((p) => p.leafHash));
-        const rootHash = this.tree.rootOfPlan(plan);
-        const checkpoint = { size: plan.size, note: this.signCheckpoint(plan.size, rootHash) };
-        // Entries, tiles and the checkpoint over them become durable together, or not at all.
-        if (!(await this.storage.appendBatch({ entries, tiles: plan.tiles, index: indexWrites, previousSize: this.current.size, checkpoint }))) {
-          throw conflict();
-        }
-        this.tree.apply(plan);
-        this.current = { ...checkpoint, rootHash };
-      }
-      fresh.forEach((p, i) => p.resolve({ index: startIndex + i, integratedTime, leafHash: p.leafHash, duplicate: false }));
-      for (const { pending, index } of duplicates) {
-        const [stored] = await this.storage.readEntries(index, 1);
-        pending.resolve({ index, integratedTime: stored?.integratedTime ?? integratedTime, leafHash: pending.leafHash, duplicate: true });
-      }
-      this.onBatch({ size: fresh.length, durationMs: performance.now() - started, treeSize: this.current.size });
+      sequenced = await this.commitBatch(batch);
     } catch (err) {
       const failure = err instanceof ServiceError ? err : new ServiceError(503, 'LOG_WRITE_FAILED', `the log could not store this batch; nothing was added, retry: ${(err as Error).message}`);
       for (const pending of batch) pending.reject(failure);
       // The in-memory tree must match storage again before the next batch.
       await this.tree.load(await this.storage.entryCount()).catch(() => {});
+      this.batchDone();
+      return;
     }
+    this.batchDone();
+    const { fresh, duplicates, startIndex, integratedTime } = sequenced;
+    fresh.forEach((p, i) => p.resolve({ index: startIndex + i, integratedTime, leafHash: p.leafHash, duplicate: false }));
+    for (const { pending, index } of duplicates) {
+      this.storage.readEntries(index, 1).then(
+        ([stored]) => pending.resolve({ index, integratedTime: stored?.integratedTime ?? integratedTime, leafHash: pending.leafHash, duplicate: true }),
+        (err: Error) => pending.reject(new ServiceError(503, 'LOG_READ_FAILED', `the entry is already logged at index ${index} but could not be read: ${err.message}`)),
+      );
+    }
+    this.onBatch({ size: fresh.length, durationMs: performance.now() - started, treeSize: this.current.size });
+  }
+
+  /** Sequences a batch: sorts out duplicates, then stores the fresh entries with their checkpoint. */
+  private async commitBatch(batch: Pending[]): Promise<Sequenced> {
+    const existing = await this.storage.findLeafHashes(batch.map((p) => p.leafHash));
+    const fresh: Pending[] = [];
+    const duplicates: { pending: Pending; index: number }[] = [];
+    const inBatch = new Map<string, number>();
+    const startIndex = this.tree.size;
+    const integratedTime = Math.floor(Date.now() / 1000);
+    for (const pending of batch) {
+      const key = pending.leafHash.toString('hex');
+      const known = existing.get(key) ?? inBatch.get(key);
+      if (known !== undefined) {
+        duplicates.push({ pending, index: known });
+      } else {
+        inBatch.set(key, startIndex + fresh.length);
+        fresh.push(pending);
+      }
+    }
+    if (fresh.length > 0) {
+      const entries: StoredEntry[] = fresh.map((p, i) => ({
+        index: startIndex + i,
+        leafHash: p.leafHash,
+        body: p.entry.body,
+        integratedTime,
+        kind: p.entry.kind,
+        apiVersion: p.entry.apiVersion,
+        ...(p.entry.extra ? { extra: p.entry.extra } : {}),
+      }));
+      const indexWrites = fresh.flatMap((p, i) => p.entry.indexKeys.map((k) => ({ key: `${k.type}:${k.value}`, index: startIndex + i })));
+      const plan = this.tree.planAppend(fresh.map((p) => p.leafHash));
+      const rootHash = this.tree.rootOfPlan(plan);
+      const checkpoint = { size: plan.size, note: this.signCheckpoint(plan.size, rootHash) };
+      // Entries, tiles and the checkpoint over them become durable together, or not at all.
+      if (!(await this.storage.appendBatch({ entries, tiles: plan.tiles, index: indexWrites, previousSize: this.current.size, checkpoint }))) {
+        throw conflict();
+      }
+      this.tree.apply(plan);
+      this.current = { ...checkpoint, rootHash };
+    }
+    return { fresh, duplicates, startIndex, integratedTime };
   }
 
   private signCheckpoint(size: number, rootHash: Buffer): string {
