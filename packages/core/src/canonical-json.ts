@@ -8,12 +8,18 @@ const CODE = 'JSON_NOT_CANONICALIZABLE';
 // A UTF-16 surrogate that is not part of a pair. RFC 8785 §3.2.2.2 requires rejecting these.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+// String.prototype.isWellFormed (ES2024, Node ≥ 20) where present: native, no regex scan.
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+function isWellFormed(value: string): boolean {
+  return nativeWellFormed ? nativeWellFormed.call(value) : !LONE_SURROGATE.test(value);
+}
+
 function fail(path: string, message: string): never {
   throw new CoreError(CODE, `${path}: ${message}`);
 }
 
 function serializeString(value: string, path: string): string {
-  if (LONE_SURROGATE.test(value)) fail(path, 'string contains a lone UTF-16 surrogate (invalid Unicode)');
+  if (!isWellFormed(value)) fail(path, 'string contains a lone UTF-16 surrogate (invalid Unicode)');
   // RFC 8785 §3.2.2.2: escape '"' and '\\', use \b \t \n \f \r, other controls as lowercase
   // \u00xx, and everything else (including U+007F and above) as is. ES2019+ JSON.stringify of a
   // well-formed string does exactly this.

@@ -75,6 +75,9 @@ export function pemDecodeAll(text: string): PemBlock[] {
 }
 
 export function pemEncode(label: string, der: Uint8Array): string {
-  const body = base64Encode(der).replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const text = base64Encode(der);
+  const lines: string[] = [];
+  for (let i = 0; i < text.length; i += 64) lines.push(text.slice(i, i + 64));
+  const body = lines.join('\n');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }

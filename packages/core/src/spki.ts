@@ -21,7 +21,23 @@ const CURVE_NAMES: Record<string, string> = {
 
 const E = 'PUBLIC_KEY_INVALID';
 
+/**
+ * The complete DER of a named-curve EC SubjectPublicKeyInfo up to its uncompressed point: DER
+ * allows exactly one encoding, so a key that starts with one of these bytes and has the point's
+ * length is that structure, read without a parse (keys are checked on every log entry).
+ */
+const EC_SPKI_PREFIXES: { curve: string; prefix: Buffer; pointLength: number }[] = [
+  // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (0 unused) 04 || X || Y }
+  { curve: 'prime256v1', prefix: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), pointLength: 65 },
+  { curve: 'secp384r1', prefix: Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), pointLength: 97 },
+];
+
 export function spkiKeyInfo(spki: Uint8Array): SpkiKeyInfo {
+  for (const { curve, prefix, pointLength } of EC_SPKI_PREFIXES) {
+    if (spki.length === prefix.length + pointLength && prefix.equals(spki.subarray(0, prefix.length))) {
+      return { type: 'ec', curve, point: spki.subarray(prefix.length) };
+    }
+  }
   return spkiKeyInfoOf(parseDer(spki, E, 'SubjectPublicKeyInfo', { copy: false }));
 }
 
