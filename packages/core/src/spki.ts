@@ -32,13 +32,18 @@ const EC_SPKI_PREFIXES: { curve: string; prefix: Buffer; pointLength: number }[]
   { curve: 'secp384r1', prefix: Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), pointLength: 97 },
 ];
 
-export function spkiKeyInfo(spki: Uint8Array): SpkiKeyInfo {
+/** The key info of an SPKI that is byte for byte the DER of a P-256 or P-384 key; undefined for any other. */
+export function spkiKeyInfoFromPrefix(spki: Uint8Array): SpkiKeyInfo | undefined {
   for (const { curve, prefix, pointLength } of EC_SPKI_PREFIXES) {
     if (spki.length === prefix.length + pointLength && prefix.equals(spki.subarray(0, prefix.length))) {
       return { type: 'ec', curve, point: spki.subarray(prefix.length) };
     }
   }
-  return spkiKeyInfoOf(parseDer(spki, E, 'SubjectPublicKeyInfo', { copy: false }));
+  return undefined;
+}
+
+export function spkiKeyInfo(spki: Uint8Array): SpkiKeyInfo {
+  return spkiKeyInfoFromPrefix(spki) ?? spkiKeyInfoOf(parseDer(spki, E, 'SubjectPublicKeyInfo', { copy: false }));
 }
 
 /** spkiKeyInfo of a SubjectPublicKeyInfo already parsed (e.g. inside a certificate). */

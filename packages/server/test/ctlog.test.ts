@@ -337,3 +337,22 @@ test('a restart keeps the key (0600), the entries and their chains', async () =>
   const precert = await precertificate();
   assertPrecertSct(await httpCtSubmitter(`${service.url}/test`, { publicKey: ctKey }).addPreChain([precert.der, ca.intermediate.der]), precert);
 });
+
+test('the CA\'s CT client gives up on a log that does not answer in time or answers too much', async () => {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    if (req.url?.includes('/slow/')) return; // never answers
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(Buffer.alloc(2 << 20, 0x20));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    const unavailable = (pattern: RegExp) => (err: unknown) => err instanceof ServiceError && err.code === 'CT_LOG_UNAVAILABLE' && pattern.test(err.message);
+    await assert.rejects(httpCtSubmitter(`${base}/slow`, { timeoutMs: 200 }).addPreChain([Buffer.from('x')]), unavailable(/within 200 ms/));
+    await assert.rejects(httpCtSubmitter(`${base}/big`).addPreChain([Buffer.from('x')]), unavailable(/larger than/));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});

@@ -7,6 +7,7 @@ import type { SignedCertificateTimestamp } from '@sigstack/core';
 import { ServiceError } from '../errors.js';
 import { chainCertificate, precertEntry } from './chain.js';
 import { sctSignedData, type SignedEntry } from './leaf.js';
+import { jsonPoster, type PostResult } from './http-post.js';
 import { sctFromJson } from './sct-json.js';
 import type { CtSubmitter } from './types.js';
 
@@ -39,22 +40,17 @@ export function httpCtSubmitter(baseUrl: string, options: HttpCtSubmitterOptions
   const apiUrl = ctApiUrl(baseUrl);
   const publicKey = options.publicKey === undefined ? undefined : toKey(options.publicKey);
   const logId = publicKey ? createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest() : undefined;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const poster = jsonPoster(options.timeoutMs ?? 30_000);
 
   async function submit(path: 'add-chain' | 'add-pre-chain', chain: Buffer[]): Promise<SignedCertificateTimestamp> {
     const url = `${apiUrl}/${path}`;
-    let response: Response;
+    let response: PostResult;
     try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ chain: chain.map((c) => c.toString('base64')) }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      response = await poster.post(url, JSON.stringify({ chain: chain.map((c) => c.toString('base64')) }));
     } catch (err) {
       throw new ServiceError(502, 'CT_LOG_UNAVAILABLE', `the CT log at ${url} could not be reached (${(err as Error).message}): check that it runs and the URL`, { cause: err });
     }
-    const text = await response.text().catch(() => '');
+    const text = response.text;
     if (response.status !== 200) {
       let reason = text.slice(0, 500);
       try {

@@ -21,7 +21,7 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509';
-import { X509, encodeTlv } from '@sigstack/core';
+import { X509, encodeTlv, spkiKeyInfoFromPrefix } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import { SIGNATURE_ALGORITHMS, type CaSignatureAlgorithm, type CaSigner } from '../keys/signer.js';
 
@@ -88,7 +88,10 @@ export function parseSpki(spki: Buffer): SubjectPublicKeyInfo {
 
 /** The key identifier Fulcio (and Go's crypto/x509, RFC 5280 §4.2.1.2 method 1) uses: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(spki: Buffer): Buffer {
-  return createHash('sha1').update(Buffer.from(parseSpki(spki).subjectPublicKey)).digest();
+  // A P-256 / P-384 key in its one DER form: the bits are its point, no parse needed.
+  const ec = spkiKeyInfoFromPrefix(spki);
+  const bits = ec?.type === 'ec' ? ec.point : Buffer.from(parseSpki(spki).subjectPublicKey);
+  return createHash('sha1').update(bits).digest();
 }
 
 export function algorithmIdentifier(algorithm: CaSignatureAlgorithm): AlgorithmIdentifier {

@@ -257,24 +257,18 @@ export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 
   if (scts.length === 0) throw internalError('a final certificate needs at least one SCT from the CT log');
   const signer = precert.issuer.signer;
   const sctList = der(extension(OID_CT_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
-  let finalTbs: Buffer;
-  let logged: Buffer;
   if (precert.parts) {
-    // Built here: the same pieces, the SCT list where the poison was.
-    finalTbs = assembleTbs(precert.parts, [sctList]);
-    logged = precert.precertTbs ?? assembleTbs(precert.parts, []);
-  } else {
-    // From elsewhere: parsed and checked first, then re-encoded with the schema.
-    const tbs = checkedPrecertificateTbs(precert.der, signer);
-    const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
-    extensions.push(extension(OID_CT_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
-    finalTbs = Buffer.from(AsnConvert.serialize(new TBSCertificate({ ...tbs, extensions: new Extensions(extensions) })));
-    logged = Buffer.from(AsnConvert.serialize(withoutPoison(tbs)));
+    // Built here: the same DER pieces with the SCT list last, where the poison was; taking the
+    // SCT list out again gives the logged TBS by construction.
+    return signTbsDer(assembleTbs(precert.parts, [sctList]), signer);
   }
-  const certificate = await signTbsDer(finalTbs, signer);
-
+  // From elsewhere: parsed and checked first, then re-encoded with the schema.
+  const tbs = checkedPrecertificateTbs(precert.der, signer);
+  const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
+  extensions.push(extension(OID_CT_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
+  const certificate = await signTbsDer(Buffer.from(AsnConvert.serialize(new TBSCertificate({ ...tbs, extensions: new Extensions(extensions) }))), signer);
   // What verifiers rebuild from the final certificate must be what the log signed (RFC 6962 §3.2).
-  if (!X509.fromDer(certificate).precertificateTbs().equals(logged)) {
+  if (!X509.fromDer(certificate).precertificateTbs().equals(Buffer.from(AsnConvert.serialize(withoutPoison(tbs))))) {
     throw internalError('the final certificate\'s TBS without SCTs differs from the precertificate\'s: its SCTs would not verify');
   }
   return certificate;
