@@ -82,7 +82,18 @@ function checkAlgorithm(publicKey: KeyObject, algorithm: CaSignatureAlgorithm | 
   return algorithm;
 }
 
-/** A signer over a node private key; signing runs on libuv's thread pool. */
+/**
+ * Whether a key's signatures are slow enough to be worth a trip to libuv's thread pool: an
+ * ECDSA P-256 or Ed25519 signature costs ~25 µs, less than the hop (and the event-loop turn it
+ * waits for), while P-384 (~0.5 ms here), P-521 and RSA would stall the serving thread.
+ */
+function signsOffThread(publicKey: KeyObject): boolean {
+  const type = publicKey.asymmetricKeyType;
+  if (type === 'ed25519') return false;
+  return !(type === 'ec' && publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1');
+}
+
+/** A signer over a node private key; slow signatures run on libuv's thread pool. */
 export function keyObjectSigner(
   privateKey: KeyObject,
   options: { algorithm?: CaSignatureAlgorithm; description?: string; publicKey?: KeyObject; spki?: Buffer } = {},
@@ -92,12 +103,14 @@ export function keyObjectSigner(
   const spki = options.spki ?? (publicKey.export({ type: 'spki', format: 'der' }) as Buffer);
   const algorithm = checkAlgorithm(publicKey, options.algorithm);
   const hash = SIGNATURE_ALGORITHMS[algorithm].hash;
+  const offThread = signsOffThread(publicKey);
   return {
     publicKey,
     spki,
     algorithm,
     description: options.description ?? 'in-memory key',
-    sign(tbs: Buffer): Promise<Buffer> {
+    sign(tbs: Buffer): Buffer | Promise<Buffer> {
+      if (!offThread) return cryptoSign(hash, tbs, privateKey);
       return new Promise((resolve, reject) => {
         cryptoSign(hash, tbs, privateKey, (err, signature) => (err ? reject(err) : resolve(signature)));
       });
