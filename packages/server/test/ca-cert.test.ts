@@ -342,3 +342,15 @@ test('a whole keyless bundle: certificate + embedded SCT + Rekor v1 entry verify
     await service?.close();
   }
 });
+
+test('extension DER assembled around library-encoded OIDs equals the schema\'s encoding', async () => {
+  const { AsnConvert } = await import('@peculiar/asn1-schema');
+  const { extension, extensionDer } = await import('../src/ca/cert/builder.js');
+  for (const [oid, value, critical] of [
+    ['1.3.6.1.4.1.57264.1.8', Buffer.from('0c1368747470733a2f2f6578616d706c652e636f6d', 'hex'), false],
+    ['2.5.29.17', Buffer.from('3011810f616c696365406578616d706c652e636f6d', 'hex'), true],
+    ['1.3.6.1.4.1.11129.2.4.2', Buffer.alloc(300, 7), false],
+  ] as const) {
+    assert.deepEqual(extensionDer(oid, value, critical), Buffer.from(AsnConvert.serialize(extension(oid, new Uint8Array(value), critical))));
+  }
+});

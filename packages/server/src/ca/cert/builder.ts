@@ -1,8 +1,10 @@
-// Certificate building blocks over @peculiar/asn1-x509 schemas (AsnConvert, no hand-written DER):
+// Certificate building blocks over @peculiar/asn1-x509 schemas (AsnConvert, no hand-written DER;
+// per-leaf extensions are two TLV wrappers around values and OIDs the libraries encoded):
 // names, serial numbers, key identifiers, extensions, the TBSCertificate, and signing it with a
 // CaSigner into a Certificate assembled around exactly the TBS bytes that were signed.
 
 import { createHash, randomBytes } from 'node:crypto';
+import * as asn1js from 'asn1js';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
@@ -103,6 +105,24 @@ export function algorithmIdentifier(algorithm: CaSignatureAlgorithm): AlgorithmI
 export function extension(oid: string, value: object | Uint8Array, critical = false): Extension {
   const der = value instanceof Uint8Array ? value : new Uint8Array(AsnConvert.serialize(value));
   return new Extension({ extnID: oid, critical, extnValue: new OctetString(arrayBuffer(der)) });
+}
+
+const extensionHeads = new Map<string, Buffer>();
+
+/**
+ * The DER of an Extension whose extnValue holds `value` (DER bytes). Its OID (and critical flag)
+ * are encoded by asn1js once per OID; the per-certificate part is two TLV wrappers, which is
+ * what a leaf's identity extensions cost the CA per request instead of a schema serialization.
+ */
+export function extensionDer(oid: string, value: Uint8Array, critical = false): Buffer {
+  const key = `${oid}/${critical}`;
+  let head = extensionHeads.get(key);
+  if (!head) {
+    const oidDer = Buffer.from(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+    head = critical ? Buffer.concat([oidDer, Buffer.from(new asn1js.Boolean({ value: true }).toBER())]) : oidDer;
+    extensionHeads.set(key, head);
+  }
+  return encodeTlv(0x30, Buffer.concat([head, encodeTlv(0x04, value)]));
 }
 
 export function subjectKeyIdExtension(spki: Buffer): Extension {

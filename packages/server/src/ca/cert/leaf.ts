@@ -8,7 +8,6 @@ import {
   Certificate,
   DirectoryString,
   ExtendedKeyUsage,
-  Extension,
   Extensions,
   GeneralName,
   KeyUsage,
@@ -36,12 +35,12 @@ import {
   arrayBuffer,
   authorityKeyIdExtension,
   extension,
+  extensionDer,
   internalError,
   keyIdentifier,
   parseCertificate,
   randomSerialNumber,
   signTbsDer,
-  subjectKeyIdExtension,
   wholeSeconds,
 } from './builder.js';
 import { checkSubjectPublicKey } from './proof-of-possession.js';
@@ -143,14 +142,14 @@ function generalName(san: SubjectAltNameInput): GeneralName {
   }
 }
 
-function extraExtensions(extra: ExtraExtension[]): Extension[] {
+function extraExtensions(extra: ExtraExtension[]): Buffer[] {
   const seen = new Set<string>();
   return extra.map((ext) => {
     if (!/^\d+(\.\d+)+$/.test(ext.oid)) throw new ServiceError(500, 'CA_EXTENSION_INVALID', `"${ext.oid}" is not an OID in dotted form`);
     if (RESERVED.has(ext.oid)) throw new ServiceError(500, 'CA_EXTENSION_INVALID', `extension ${ext.oid} is set by the CA itself and cannot be requested`);
     if (seen.has(ext.oid)) throw new ServiceError(500, 'CA_EXTENSION_INVALID', `extension ${ext.oid} is given twice; a certificate holds each extension once`);
     seen.add(ext.oid);
-    return extension(ext.oid, new Uint8Array(ext.value), ext.critical === true);
+    return extensionDer(ext.oid, ext.value, ext.critical === true);
   });
 }
 
@@ -182,6 +181,16 @@ function readIssuerFacts(issuer: CaIssuer): IssuerFacts {
   };
 }
 
+let lastValidity: { from: number; to: number; der: Buffer } | undefined;
+
+/** The DER Validity; certificates issued within the same second share it, so it is kept. */
+function validityDer(notBefore: Date, notAfter: Date): Buffer {
+  const from = notBefore.getTime();
+  const to = notAfter.getTime();
+  if (lastValidity?.from !== from || lastValidity.to !== to) lastValidity = { from, to, der: der(new Validity({ notBefore, notAfter })) };
+  return lastValidity.der;
+}
+
 function leafParts(request: LeafRequest): { parts: LeafTbsParts; keyHash: Buffer; notBefore: Date; notAfter: Date; serialNumber: Buffer } {
   const key = checkSubjectPublicKey(request.subjectPublicKeySpki);
   const minutes = request.validityMinutes ?? 10;
@@ -199,7 +208,7 @@ function leafParts(request: LeafRequest): { parts: LeafTbsParts; keyHash: Buffer
     encodeTlv(0x02, serialNumber),
     facts.algorithmDer,
     facts.nameDer,
-    der(new Validity({ notBefore, notAfter })),
+    validityDer(notBefore, notAfter),
     EMPTY_NAME,
     key.spki,
   ]);
@@ -207,10 +216,10 @@ function leafParts(request: LeafRequest): { parts: LeafTbsParts; keyHash: Buffer
   const extensions = [
     KEY_USAGE_DER,
     EXT_KEY_USAGE_DER,
-    der(subjectKeyIdExtension(key.spki)),
+    extensionDer(OID_SUBJECT_KEY_ID, encodeTlv(0x04, keyIdentifier(key.spki))),
     facts.authorityKeyIdDer,
-    der(extension(OID_SUBJECT_ALT_NAME, new SubjectAlternativeName([generalName(request.san)]), true)),
-    ...extraExtensions(request.extensions ?? []).map(der),
+    extensionDer(OID_SUBJECT_ALT_NAME, new Uint8Array(AsnConvert.serialize(new SubjectAlternativeName([generalName(request.san)]))), true),
+    ...extraExtensions(request.extensions ?? []),
   ];
   return { parts: { head, extensions }, keyHash: facts.keyHash, notBefore, notAfter, serialNumber };
 }
@@ -256,7 +265,7 @@ export async function buildCertificate(request: LeafRequest): Promise<Buffer> {
 export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 'issuer'> & { precertTbs?: Buffer; parts?: LeafTbsParts }, scts: SignedCertificateTimestamp[]): Promise<Buffer> {
   if (scts.length === 0) throw internalError('a final certificate needs at least one SCT from the CT log');
   const signer = precert.issuer.signer;
-  const sctList = der(extension(OID_CT_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
+  const sctList = extensionDer(OID_CT_SCT_LIST, encodeTlv(0x04, encodeSctList(scts)));
   if (precert.parts) {
     // Built here: the same DER pieces with the SCT list last, where the poison was; taking the
     // SCT list out again gives the logged TBS by construction.
