@@ -895,7 +895,7 @@ function certificateIds(certDer: Uint8Array): CertIds {
 }
 
 /** INTEGER content octets without redundant leading 0x00 / 0xFF, for comparing serial numbers. */
-function minimalInteger(bytes: Buffer): Buffer {
+function minimalInteger(bytes: Uint8Array): Uint8Array {
   let i = 0;
   while (
     i < bytes.length - 1 &&
@@ -915,7 +915,14 @@ export function signerCertificateMatches(token: TimestampToken, certDer: Uint8Ar
   if (!(certDer instanceof Uint8Array)) {
     throw new CoreError(CERT_MALFORMED, 'certificate must be DER bytes (a Uint8Array)');
   }
-  const ids = certificateIds(certDer);
+  return signerIdMatches(token, certificateIds(certDer));
+}
+
+/**
+ * signerCertificateMatches for a certificate already parsed (e.g. a trusted TSA's X509): its
+ * serial number, issuer Name (DER) and subject key identifier, if it has one.
+ */
+export function signerIdMatches(token: TimestampToken, ids: { serialNumber: Uint8Array; issuerDer: Uint8Array; subjectKeyIdentifier?: Uint8Array | undefined }): boolean {
   const sid = token?.signerId;
   if (sid && 'subjectKeyIdentifier' in sid) {
     return ids.subjectKeyIdentifier !== undefined && bytesEqual(ids.subjectKeyIdentifier, sid.subjectKeyIdentifier);

@@ -5,7 +5,7 @@
 import {
   CoreError,
   parseTimestampToken,
-  signerCertificateMatches,
+  signerIdMatches,
   verifyMessageImprint,
   verifyTimestampTokenSignature,
 } from '@sigstack/core';
@@ -22,7 +22,7 @@ export async function verifyRfc3161Timestamp(tokenDer: Buffer, signature: Buffer
     throw err;
   }
   const time = token.genTime;
-  const authorities = trust.timestampAuthorities.filter((tsa) => tsa.chain[0] && signerCertificateMatches(token, tsa.chain[0].der));
+  const authorities = trust.timestampAuthorities.filter((tsa) => tsa.chain[0] && signerIdMatches(token, tsa.chain[0]));
   if (authorities.length === 0) {
     fail('TIMESTAMP_UNTRUSTED', 'the RFC 3161 timestamp was signed by a timestamp authority that is not in the trusted root');
   }
