@@ -48,13 +48,16 @@ export function parseTilePath(path: string): TileAddress {
 /**
  * All complete nodes inside one tile: `rows[0]` is the tile's hashes, `rows[r][i]` the node
  * over hashes i·2^r .. (i+1)·2^r - 1. A full tile's rows[8][0] is the node one tile level up.
+ * Given the rows of a tile that held a prefix of `hashes` (a log's right edge before an append),
+ * only the nodes the new hashes complete are computed.
  */
-export function tileRows(hashes: Buffer[]): Buffer[][] {
+export function tileRows(hashes: Buffer[], prefix?: readonly (readonly Buffer[])[]): Buffer[][] {
+  // `prefix`: the rows of a tile holding a prefix of `hashes`; its nodes are reused, not rehashed.
   const rows: Buffer[][] = [hashes];
   for (let r = 1; r <= TILE_HEIGHT; r++) {
     const below = rows[r - 1] as Buffer[];
-    const row: Buffer[] = [];
-    for (let i = 0; i + 1 < below.length; i += 2) row.push(nodeHash(below[i] as Buffer, below[i + 1] as Buffer));
+    const row: Buffer[] = (prefix?.[r] ?? []).slice(0, below.length >> 1);
+    for (let i = row.length * 2; i + 1 < below.length; i += 2) row.push(nodeHash(below[i] as Buffer, below[i + 1] as Buffer));
     rows.push(row);
   }
   return rows;

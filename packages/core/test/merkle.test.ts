@@ -16,6 +16,7 @@ import {
   verifyInclusion,
 } from '../src/merkle.js';
 import { CoreError } from '../src/errors.js';
+import { TILE_WIDTH, tileRows } from '../src/tiles.js';
 
 interface Vectors {
   leaves: string[];
@@ -311,4 +312,12 @@ test('exhaustive: every proof for sizes 1..64 verifies, and flipped bits fail', 
     }
   }
   assert.ok(checks > 4000);
+});
+
+test('tile rows extended from the rows of a prefix equal rows computed afresh', () => {
+  const hashes = Array.from({ length: TILE_WIDTH }, (_, i) => leafHash(Buffer.from([i])));
+  for (const [before, after] of [[0, 1], [1, 2], [3, 9], [100, 101], [127, 256], [200, 255], [255, 256]] as const) {
+    const prefix = tileRows(hashes.slice(0, before));
+    assert.deepEqual(tileRows(hashes.slice(0, after), prefix), tileRows(hashes.slice(0, after)));
+  }
 });

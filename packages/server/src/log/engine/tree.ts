@@ -90,9 +90,12 @@ export class MerkleTree {
       let hashes = [...(this.edges[level]?.[0] ?? []), ...incoming];
       let tileIndex = Math.floor(hashesAtLevel(this.treeSize, level) / TILE_WIDTH);
       const promoted: Buffer[] = [];
+      // The edge tile's nodes are known; only those the new hashes complete are computed.
+      let prefix: Buffer[][] | undefined = this.edges[level];
       while (hashes.length >= TILE_WIDTH) {
         const full = hashes.slice(0, TILE_WIDTH);
-        const rows = tileRows(full);
+        const rows = tileRows(full, prefix);
+        prefix = undefined;
         tiles.push({ level, index: tileIndex, hashes: Buffer.concat(full) });
         fullTiles.push({ level, index: tileIndex, rows });
         promoted.push(rows[TILE_HEIGHT]?.[0] as Buffer);
@@ -100,7 +103,7 @@ export class MerkleTree {
         tileIndex++;
       }
       if (hashes.length > 0) tiles.push({ level, index: tileIndex, hashes: Buffer.concat(hashes) });
-      edges[level] = tileRows(hashes);
+      edges[level] = tileRows(hashes, prefix);
       incoming = promoted;
     }
     return { size: this.treeSize + leafHashes.length, tiles, edges, fullTiles };
