@@ -8,6 +8,7 @@ import { parseBundleJson } from '@sigstack/core';
 import { VerifierPool } from '@sigstack/verify';
 import { describeError } from '../errors.js';
 import { parseVerifyArgs, prepareVerification } from '../commands/verify.js';
+import { warmUp } from './warm-up.js';
 
 const args = process.argv.slice(2);
 if (args[0] === 'verify-bundle') args.shift();
@@ -38,19 +39,7 @@ async function main(): Promise<void> {
       return count;
     };
 
-    // Warm up until the JIT has settled: with every core busy verifying, V8's background
-    // compiler gets little time, so throughput climbs for several seconds. Half-second windows
-    // until six in a row bring no gain over 2 % on the best so far (at most 20 s).
-    let best = 0;
-    for (let stale = 0, waited = 0; stale < 6 && waited < 20_000; waited += 500) {
-      const rate = await runFor(500);
-      if (rate > best * 1.02) {
-        best = rate;
-        stale = 0;
-      } else {
-        stale++;
-      }
-    }
+    await warmUp(runFor);
     const start = performance.now();
     const count = await runFor(seconds * 1000);
     const elapsed = (performance.now() - start) / 1000;

@@ -1,0 +1,42 @@
+// A short smoke run of every benchmark (the real runs are `npm run bench:*`, kept out of the
+// suite): each starts what it measures, does some work, and ends with its figure line.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const bench = (name: string) => fileURLToPath(new URL(`../src/bench/${name}.js`, import.meta.url));
+const conformance = fileURLToPath(new URL('../../../../test/fixtures/conformance/bundle-verify/', import.meta.url));
+const SHORT = { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_IDENTITIES: '20', BENCH_CONNECTIONS: '8' };
+
+function run(name: string, args: string[] = []): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [bench(name), ...args], { env: { ...process.env, ...SHORT }, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${name} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout.trim().split('\n').at(-1) ?? '');
+    });
+  });
+}
+
+test('bench:verify ends with its throughput line', async () => {
+  const last = await run('verify-bench', [
+    '--bundle', `${conformance}happy-path-v0.3/bundle.sigstore.json`,
+    '--certificate-identity', 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main',
+    '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com',
+    `${conformance}a.txt`,
+  ]);
+  assert.match(last, /^verify: [1-9]\d* bundles\/s$/);
+});
+
+test('bench:log ends with its throughput and latency line', async () => {
+  assert.match(await run('log-bench'), /^log: [1-9]\d* entries\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
+});
+
+test('bench:ca ends with its throughput and latency line', async () => {
+  assert.match(await run('ca-bench'), /^ca: [1-9]\d* certs\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
+});
+
+test('bench:sign ends with its latency line', async () => {
+  assert.match(await run('sign-bench'), /^sign: p50 [\d.]+ ms, p99 [\d.]+ ms$/);
+});
