@@ -3,13 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, pemEncode } from '@sigstack/core';
+import { startServerChild } from '../src/bench/server-child.js';
 
 const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -21,17 +22,9 @@ function sigstack(args: string[]): Promise<{ code: number; stdout: string; stder
 
 test('log serve, then info, get, search and proof against it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sigstack-log-cli-'));
-  const child = spawn(process.execPath, [main, 'log', 'serve', '--dir', join(dir, 'log'), '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = await startServerChild([main, 'log', 'serve', '--dir', join(dir, 'log'), '--port', '0'], /serving at (http:\/\/\S+)/, 'log server');
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      child.stderr!.on('data', (chunk: Buffer) => {
-        err += chunk.toString();
-        const match = /serving at (http:\/\/\S+)/.exec(err);
-        if (match) resolve(match[1] as string);
-      });
-      child.once('exit', () => reject(new Error(err)));
-    });
+    const url = server.match[1] as string;
     const key = generateKeyPair('ec', { namedCurve: 'P-256' });
     const artifact = Buffer.from('cli artifact');
     writeFileSync(join(dir, 'artifact'), artifact);
@@ -66,8 +59,7 @@ test('log serve, then info, get, search and proof against it', async () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^sigstack: \[LOG_REQUEST_FAILED\] .*404/);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

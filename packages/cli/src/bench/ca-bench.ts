@@ -2,7 +2,6 @@
 // serve`) in child processes on loopback; pre-minted tokens, keys and proofs of possession drive
 // concurrent signingCert requests for about 10 s after a warm-up; last line `ca: <N> certs/s, p50 <X> ms, p99 <Y> ms`.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { generateKeyPair, pemEncode } from '@sigstack/core';
 import { describeError } from '../errors.js';
 import { serverModule } from '../commands/ca.js';
 import { LoadConnection, type LoadResponse } from './http-load.js';
+import { startServerChild, type ServerChild } from './server-child.js';
 import { warmUp } from './warm-up.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -36,29 +36,6 @@ async function ctRole(dir: string, rootPath: string): Promise<void> {
   await service.close();
 }
 
-function startChild(args: string[], pattern: RegExp, what: string): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") goes to the servers' node, for profiling.
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      const match = pattern.exec(err);
-      if (match) resolve({ child, match });
-    });
-    child.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${err.slice(-2000)}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -66,7 +43,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function bench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sigstack-ca-bench-'));
-  const children: ChildProcess[] = [];
+  const children: ServerChild[] = [];
   let issuer: { close(): Promise<void> } | undefined;
   try {
     // The issuer, then the CA hierarchy (the CT log must accept its root), the CT log, the CA.
@@ -78,18 +55,18 @@ async function bench(): Promise<void> {
     const hierarchy = await createCaHierarchy({ dir: caDir, ...(caKeyType ? { rootKeyType: caKeyType as never, intermediateKeyType: caKeyType as never } : {}) });
     const rootPath = join(dir, 'root.pem');
     writeFileSync(rootPath, hierarchy.root.pem);
-    const ct = await startChild([self, '--role', 'ct', join(dir, 'ct'), rootPath], /ct serving at (http:\/\/\S+) key (\S+)/, 'CT log');
-    children.push(ct.child);
+    const ct = await startServerChild([self, '--role', 'ct', join(dir, 'ct'), rootPath], /ct serving at (http:\/\/\S+) key (\S+)/, 'CT log');
+    children.push(ct);
     const configPath = join(dir, 'oidc-config.json');
     writeFileSync(configPath, JSON.stringify({ OIDCIssuers: { [dev.url]: { IssuerURL: dev.url, ClientID: 'sigstore', Type: 'email' } } }));
     const ctKeyPath = join(dir, 'ct-key.pem');
     writeFileSync(ctKeyPath, pemEncode('PUBLIC KEY', Buffer.from(ct.match[2]!, 'base64')));
-    const ca = await startChild(
+    const ca = await startServerChild(
       [main, 'ca', 'serve', '--dir', caDir, '--port', '0', '--oidc-config', configPath, '--ct-url', ct.match[1]!, '--ct-public-key', ctKeyPath, '--workers', String(caWorkers)],
       /serving at (http:\/\/\S+)/,
       'CA',
     );
-    children.push(ca.child);
+    children.push(ca);
     const endpoint = new URL(`${ca.match[1]}/api/v2/signingCert`);
 
     // Pre-minted: a token per identity, a P-256 key each, and its proof of possession.
@@ -149,7 +126,7 @@ async function bench(): Promise<void> {
     const rate = sorted.length / result.elapsed;
     process.stdout.write(`ca: ${Math.round(rate)} certs/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms\n`);
   } finally {
-    await Promise.all(children.map(stop));
+    await Promise.all(children.map((c) => c.stop()));
     await issuer?.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,6 @@
 // hashedrekord appends with valid P-256 signatures over loopback HTTP for about 20 s, and
 // prints `log: <N> entries/s, p50 <X> ms, p99 <Y> ms` as its last line.
 
-import { spawn } from 'node:child_process';
 import { createHash, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { generateKeyPair, pemEncode } from '@sigstack/core';
 import { describeError } from '../errors.js';
 import { LoadConnection } from './http-load.js';
+import { startServerChild } from './server-child.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 256);
@@ -35,36 +35,14 @@ function makeRequests(count: number): Buffer[] {
   return out;
 }
 
-async function startServer(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") goes to the server's node, for profiling.
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, main, 'log', 'serve', '--dir', dir, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      const match = /serving at (http:\/\/\S+)/.exec(err);
-      if (match) resolve(match[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`log server exited (${code}): ${err}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 async function run(): Promise<void> {
   const total = Math.ceil(seconds * 9000) + 2000;
   process.stderr.write(`bench:log: signing ${total} hashedrekord requests...\n`);
   const requests = makeRequests(total);
   const dir = mkdtempSync(join(tmpdir(), 'sigstack-bench-log-'));
-  const server = await startServer(dir);
-  const pool = Array.from({ length: connections }, () => new LoadConnection(new URL(server.url)));
+  const server = await startServerChild([main, 'log', 'serve', '--dir', dir, '--port', '0'], /serving at (http:\/\/\S+)/, 'log server');
+  const url = server.match[1] as string;
+  const pool = Array.from({ length: connections }, () => new LoadConnection(new URL(url)));
 
   let next = 0;
   const latencies: number[] = [];
@@ -84,7 +62,7 @@ async function run(): Promise<void> {
     );
   };
   try {
-    process.stderr.write(`bench:log: warming up against ${server.url}\n`);
+    process.stderr.write(`bench:log: warming up against ${url}\n`);
     await drive(2000, false);
     const started = performance.now();
     await drive(seconds * 1000, true);
