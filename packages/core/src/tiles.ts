@@ -52,7 +52,6 @@ export function parseTilePath(path: string): TileAddress {
  * only the nodes the new hashes complete are computed.
  */
 export function tileRows(hashes: Buffer[], prefix?: readonly (readonly Buffer[])[]): Buffer[][] {
-  // `prefix`: the rows of a tile holding a prefix of `hashes`; its nodes are reused, not rehashed.
   const rows: Buffer[][] = [hashes];
   for (let r = 1; r <= TILE_HEIGHT; r++) {
     const below = rows[r - 1] as Buffer[];

@@ -1,5 +1,5 @@
-// POSTs one JSON body to a CT log over node:http(s) with kept-alive connections and reads the
-// answer (bounded in size). The CA calls its CT log once per certificate, so the client's own
+// POSTs one JSON body to a CT log over node:http(s) with kept-alive connections (idle ones do
+// not hold the process open) and reads the answer (bounded in size). The CA calls its CT log once per certificate, so the client's own
 // cost counts: fetch() spends several times node:http's CPU per request.
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -15,7 +15,6 @@ const MAX_RESPONSE_BYTES = 1 << 20;
 
 export interface JsonPoster {
   post(url: string, body: string): Promise<PostResult>;
-  close(): void;
 }
 
 export function jsonPoster(timeoutMs: number): JsonPoster {
@@ -47,10 +46,6 @@ export function jsonPoster(timeoutMs: number): JsonPoster {
         });
         req.end(body);
       });
-    },
-    close(): void {
-      agents.http.destroy();
-      agents.https.destroy();
     },
   };
 }

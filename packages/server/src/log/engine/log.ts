@@ -151,7 +151,11 @@ export class TransparencyLog {
         (err: Error) => pending.reject(new ServiceError(503, 'LOG_READ_FAILED', `the entry is already logged at index ${index} but could not be read: ${err.message}`)),
       );
     }
-    this.onBatch({ size: fresh.length, durationMs: performance.now() - started, treeSize: this.current.size });
+    try {
+      this.onBatch({ size: fresh.length, durationMs: performance.now() - started, treeSize: this.current.size });
+    } catch {
+      // Metrics never fail a batch that has landed (nor, thrown here, the process).
+    }
   }
 
   /** Sequences a batch: sorts out duplicates, then stores the fresh entries with their checkpoint. */
