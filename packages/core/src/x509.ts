@@ -18,7 +18,7 @@ import {
   rawBytes,
   tagOf,
 } from './der.js';
-import { signatureAlgorithmFromOid, verifySignature, type SignatureAlgorithm } from './signature.js';
+import { signatureAlgorithmFromOid, verifySignature, verifySignatureAsync, type SignatureAlgorithm } from './signature.js';
 import { ecPublicKeyFromPoint, spkiKeyInfoOf, type SpkiKeyInfo } from './spki.js';
 
 export const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
@@ -168,6 +168,11 @@ export class X509 {
   /** namesIssuer, and this certificate's signature verifies under the issuer's key. */
   isSignedBy(issuer: X509): boolean {
     return this.namesIssuer(issuer) && verifySignature(this.signatureAlgorithm, this.tbs, issuer.publicKey, this.signature);
+  }
+
+  /** isSignedBy with the signature checked on libuv's thread pool (see verifySignatureAsync). */
+  async isSignedByAsync(issuer: X509): Promise<boolean> {
+    return this.namesIssuer(issuer) && verifySignatureAsync(this.signatureAlgorithm, this.tbs, issuer.publicKey, this.signature);
   }
 
   get isSelfIssued(): boolean {

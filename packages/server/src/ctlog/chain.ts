@@ -67,6 +67,19 @@ export function issuedBy(child: ChainCertificate, parent: ChainCertificate): boo
   }
 }
 
+/**
+ * issuedBy for a submitted leaf, its signature checked on libuv's thread pool: that check is new
+ * for every submission (~0.5 ms for a P-384 issuer) and would otherwise hold up the log's event
+ * loop, which sequences every other submission.
+ */
+async function leafIssuedBy(child: ChainCertificate, parent: ChainCertificate): Promise<boolean> {
+  try {
+    return parent.x509.keyUsage?.keyCertSign !== false && (await child.x509.isSignedByAsync(parent.x509));
+  } catch {
+    return false;
+  }
+}
+
 /** issuedBy for two CA certificates, remembered. */
 function caIssuedBy(child: ChainCertificate, parent: ChainCertificate): boolean {
   const key = `${child.x509.der.toString('base64')}|${parent.x509.der.toString('base64')}`;
@@ -116,7 +129,7 @@ function checkPoison(leaf: X509, precert: boolean): void {
  * Validates a submitted chain against the accepted roots: each certificate must be issued by the
  * next (a CA), until one is an accepted root or is issued by one; the root may be left out.
  */
-export function validateChain(chain: Buffer[], roots: readonly ChainCertificate[], precert: boolean): ValidatedChain {
+export async function validateChain(chain: Buffer[], roots: readonly ChainCertificate[], precert: boolean): Promise<ValidatedChain> {
   if (chain.length === 0) throw reject('CHAIN_EMPTY', 'the chain is empty: send the leaf certificate first, then its issuers');
   if (chain.length > MAX_CHAIN_LENGTH) throw reject('CHAIN_TOO_LONG', `the chain has ${chain.length} certificates; at most ${MAX_CHAIN_LENGTH} are accepted`);
   const certs = chain.map((der, i) => (i === 0 ? chainCertificate(der, 'the first certificate of the chain') : issuerCertificate(der, `certificate ${i + 1} of the chain`)));
@@ -126,8 +139,14 @@ export function validateChain(chain: Buffer[], roots: readonly ChainCertificate[
   const path: ChainCertificate[] = [];
   let current = leaf;
   for (let i = 0; ; i++) {
-    const check = i === 0 ? issuedBy : caIssuedBy;
-    const root = roots.find((r) => check(current, r));
+    const check = i === 0 ? leafIssuedBy : async (child: ChainCertificate, parent: ChainCertificate) => caIssuedBy(child, parent);
+    let root: ChainCertificate | undefined;
+    for (const candidate of roots) {
+      if (await check(current, candidate)) {
+        root = candidate;
+        break;
+      }
+    }
     if (root) {
       path.push(root);
       break;
@@ -136,7 +155,7 @@ export function validateChain(chain: Buffer[], roots: readonly ChainCertificate[
     if (!next) {
       throw reject('CHAIN_NOT_TRUSTED', 'the chain does not lead to a root this log accepts: include the intermediates up to one of the roots listed by get-roots');
     }
-    if (!check(current, next)) {
+    if (!(await check(current, next))) {
       throw reject('CHAIN_BROKEN', `certificate ${i + 1} of the chain is not issued by certificate ${i + 2}: order the chain from the leaf up to the root`);
     }
     if (!next.x509.isCA) throw reject('CHAIN_BROKEN', `certificate ${i + 2} of the chain issues another but is not a CA certificate`);

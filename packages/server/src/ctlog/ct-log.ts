@@ -106,7 +106,7 @@ export class CtLog implements CtSubmitter {
   }
 
   private async submit(chain: Buffer[], precert: boolean): Promise<SignedCertificateTimestamp> {
-    const validated = validateChain(chain, this.acceptedRoots, precert);
+    const validated = await validateChain(chain, this.acceptedRoots, precert);
     const identity = entryIdentity(validated.entry);
     const key = identity.toString('hex');
     const pending = this.inflight.get(key);
