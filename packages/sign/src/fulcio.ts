@@ -3,7 +3,7 @@
 
 import { X509, bytesEqual, pemDecodeAll } from '@sigstack/core';
 import { SignError, messageOf } from './errors.js';
-import { answerError, httpRequest, joinUrl, jsonBody, type RetryOptions } from './http.js';
+import { answerError, joinUrl, jsonBody, postJson, type RetryOptions } from './http.js';
 
 export const CA_SERVICE = 'certificate authority';
 
@@ -51,14 +51,7 @@ export class FulcioClient {
         proofOfPossession: request.proofOfPossession.toString('base64'),
       },
     };
-    const response = await httpRequest({
-      ...this.retry,
-      service: CA_SERVICE,
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const response = await postJson({ ...this.retry, service: CA_SERVICE, url }, body);
     if (response.status !== 200 && response.status !== 201) throw answerError(CA_SERVICE, response, 'CERTIFICATE_REFUSED', 'refused to issue a certificate');
     const json = jsonBody(CA_SERVICE, response) as Record<string, any>;
     const embedded = json.signedCertificateEmbeddedSct;

@@ -132,6 +132,11 @@ export function answerError(service: string, response: HttpResponse, code = 'SER
   return new SignError(code, `${service} at ${response.url} ${what}: ${describeAnswer(response)}`, { service, url: response.url, status: response.status });
 }
 
+/** POSTs `body` as JSON, accepting JSON: the request every service client's create call makes. */
+export function postJson(request: Omit<HttpRequest, 'method' | 'headers' | 'body'>, body: unknown): Promise<HttpResponse> {
+  return httpRequest({ ...request, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+}
+
 /** Joins a service base URL and a path ("/api/v1/…"), keeping any path prefix of the base. */
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;

@@ -5,7 +5,7 @@
 import { leafHash, parseCheckpoint, parseSignedNote, verifyInclusion } from '@sigstack/core';
 import type { TlogEntryJson } from './bundle.js';
 import { SignError, messageOf } from './errors.js';
-import { answerError, httpRequest, joinUrl, jsonBody, type HttpResponse, type RetryOptions } from './http.js';
+import { answerError, httpRequest, joinUrl, jsonBody, postJson, type HttpResponse, type RetryOptions } from './http.js';
 
 export const LOG_SERVICE = 'transparency log';
 
@@ -182,14 +182,7 @@ export class RekorV1Client implements TlogClient {
    */
   async createEntry(proposed: unknown): Promise<RekorV1Entry> {
     const url = joinUrl(this.url, '/api/v1/log/entries');
-    const response = await httpRequest({
-      ...this.retry,
-      service: LOG_SERVICE,
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(proposed),
-    });
+    const response = await postJson({ ...this.retry, service: LOG_SERVICE, url }, proposed);
     if (response.status === 201 || response.status === 200) {
       const { uuid, ...entry } = this.single(response);
       return { uuid, entry, existed: false };
@@ -240,16 +233,8 @@ export class RekorV2Client implements TlogClient {
   /** POSTs a v2 request; the log answers the TransparencyLogEntry (also for a repeated request). */
   async createEntry(request: unknown): Promise<TlogEntryJson> {
     const url = joinUrl(this.url, '/api/v2/log/entries');
-    const response = await httpRequest({
-      // Rekor v2 answers once the entry is in a checkpoint, which can take seconds.
-      timeoutMs: 60_000,
-      ...this.retry,
-      service: LOG_SERVICE,
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(request),
-    });
+    // Rekor v2 answers once the entry is in a checkpoint, which can take seconds.
+    const response = await postJson({ timeoutMs: 60_000, ...this.retry, service: LOG_SERVICE, url }, request);
     if (response.status !== 200 && response.status !== 201) throw answerError(LOG_SERVICE, response, 'LOG_ENTRY_REFUSED', 'refused the entry');
     const json = jsonBody(LOG_SERVICE, response) as Record<string, any>;
     const proof = json?.inclusionProof;
