@@ -22,7 +22,6 @@ import {
   type SignedCertificateTimestamp,
 } from '@sigstack/core';
 import { TrustMaterial, Verifier } from '@sigstack/verify';
-import { ServiceError } from '../src/errors.js';
 import { createCaHierarchy, type CaHierarchy } from '../src/ca/keys/index.js';
 import {
   OID_CT_POISON,
@@ -35,7 +34,7 @@ import {
   type SubjectAltNameInput,
 } from '../src/ca/cert/index.js';
 import { startLogService, type LogService } from '../src/log/service.js';
-import { bundleFromV1, post, trustedRootFor } from './helpers.js';
+import { bundleFromV1, post, rejectsWith, trustedRootFor } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -87,15 +86,6 @@ async function issue(san: SubjectAltNameInput = { type: 'email', value: EMAIL },
   const sct = makeSct(precert);
   const final = await finalizeCertificate(precert, [sct]);
   return { precert, sct, final, leafKey };
-}
-
-function rejectsWith(code: string, pattern?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ServiceError, `expected a ServiceError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
 }
 
 test('precertificate and final certificate: Fulcio profile, embedded SCT, RFC 6962 TBS equality', async () => {

@@ -10,7 +10,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, unlinkSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509, generateKeyPair } from '@sigstack/core';
-import { ServiceError } from '../src/errors.js';
 import {
   CA_FILES,
   createCaHierarchy,
@@ -25,18 +24,10 @@ import {
   loadPkcs11Signer,
   writePrivateKeyPem,
 } from '../src/ca/keys/index.js';
+import { rejectsWith } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-ca-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function rejectsWith(code: string, pattern?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ServiceError, `expected a ServiceError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
-}
 
 const tbs = Buffer.from('to be signed');
 

@@ -2,7 +2,9 @@
 // sigstore bundles built from log responses with a trusted root naming the test log.
 
 import { generateKeyPair } from '@sigstack/core';
+import assert from 'node:assert/strict';
 import { createHash, sign, type KeyObject } from 'node:crypto';
+import { ServiceError } from '../src/errors.js';
 
 export interface Signer {
   privateKey: KeyObject;
@@ -114,4 +116,14 @@ export async function get(url: string): Promise<{ status: number; headers: Heade
     json = undefined;
   }
   return { status: response.status, headers: response.headers, json, bytes };
+}
+
+/** An assert.rejects / assert.throws check: a ServiceError with this code (and message pattern). */
+export function rejectsWith(code: string, pattern?: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ServiceError, `expected a ServiceError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  };
 }

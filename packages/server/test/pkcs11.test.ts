@@ -13,10 +13,10 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { MessageImprint, TimeStampReq } from '@peculiar/asn1-tsp';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { parseTimestampToken, verifyTimestampTokenSignature } from '@sigstack/core';
-import { ServiceError } from '../src/errors.js';
 import { buildCaCertificate, buildCertificate } from '../src/ca/cert/index.js';
 import { keyObjectSigner, loadPkcs11Signer, type Pkcs11Signer } from '../src/ca/keys/index.js';
 import { TimestampAuthority, loadOrCreateTsaChain, loadPkcs11TsaSigner, parseTimestampQueryDer } from '../src/tsa/index.js';
+import { rejectsWith } from './helpers.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const TOKEN = 'sigstack-test';
@@ -26,15 +26,6 @@ const skip = !available && !process.env['CI'] ? `SoftHSM2 (${MODULE}) is not ins
 
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-pkcs11-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function rejectsWith(code: string, pattern?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ServiceError, `expected a ServiceError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
-}
 
 describe('PKCS#11 keys on SoftHSM2', { skip }, () => {
   const opened: Pkcs11Signer[] = [];
