@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, sign, type KeyObject } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { startCtLogService, type CtLogService } from '../src/ctlog/index.js';
 import { startCaService, type CaService } from '../src/ca/service.js';
 import { startDevOidcIssuer, type DevOidcIssuer } from '../src/oidc-dev/index.js';
 import { startLogService, type LogService } from '../src/log/service.js';
-import { bundleFromV1, get, post, trustedRootFor } from './helpers.js';
+import { certificateBundle, get, post, trustedRootFor } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -111,22 +111,6 @@ function trustedRoot(caChain: Buffer[]) {
   };
 }
 
-/** Signs `artifact`, logs a hashedrekord with the certificate in Rekor, and builds a v0.3 bundle. */
-async function bundleFor(leaf: Buffer, privateKey: KeyObject, artifact: Buffer) {
-  const signature = sign('sha256', artifact, privateKey);
-  const digest = createHash('sha256').update(artifact).digest();
-  const created = await post(`${rekor.url}/api/v1/log/entries`, {
-    apiVersion: '0.0.1',
-    kind: 'hashedrekord',
-    spec: {
-      data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } },
-      signature: { content: signature.toString('base64'), publicKey: { content: Buffer.from(pemEncode('CERTIFICATE', leaf)).toString('base64') } },
-    },
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  return bundleFromV1(created.json, artifact, signature, { certificate: leaf });
-}
-
 async function verifyBoth(bundle: unknown, artifact: Buffer, root: ReturnType<typeof trustedRoot>) {
   const ours = await new Verifier(new TrustMaterial(parseTrustedRoot(root))).verify(parseBundle(bundle), { kind: 'bytes', data: artifact }, { identity: EMAIL, issuer: dev.url });
   assert.equal(ours.identity, EMAIL);
@@ -157,7 +141,7 @@ test('a dev token and a fresh P-256 key get a certificate whose bundle verifies 
   assert.equal(leaf.extension('1.3.6.1.4.1.11129.2.4.3'), undefined, 'no poison in the final certificate');
 
   const artifact = Buffer.from('an artifact signed with a certificate from the sigstack CA');
-  const bundle = await bundleFor(leafDer, key.privateKey, artifact);
+  const bundle = await certificateBundle(rekor.url, leafDer, key.privateKey, artifact);
   await verifyBoth(bundle, artifact, trustedRoot([intermediate, root]));
 
   // The identity policy is enforced: another email or issuer fails.
@@ -199,7 +183,7 @@ test('CSR flow: a PKCS#10 request (base64 of PEM) gets a certificate for its key
   assert.deepEqual(X509.fromDer(leafDer!).publicKeySpki, key.spki);
   assert.deepEqual(X509.fromDer(leafDer!).subjectDer, Buffer.from([0x30, 0x00]), 'the CSR subject is ignored');
   const artifact = Buffer.from('signed after a CSR');
-  await verifyBoth(await bundleFor(leafDer!, key.privateKey, artifact), artifact, trustedRoot([intermediate!, root!]));
+  await verifyBoth(await certificateBundle(rekor.url, leafDer!, key.privateKey, artifact), artifact, trustedRoot([intermediate!, root!]));
 
   // DER works as well as PEM.
   const der = pemDecodeAll(csrPem)[0]!.der;

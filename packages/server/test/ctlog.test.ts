@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,6 @@ import {
   parseBundle,
   parseSctList,
   parseTrustedRoot,
-  pemEncode,
   precertSignedData,
   verifyConsistency,
   verifyInclusion,
@@ -36,7 +35,7 @@ import {
   startCtLogService,
   type CtLogService,
 } from '../src/ctlog/index.js';
-import { bundleFromV1, get, post, trustedRootFor } from './helpers.js';
+import { certificateBundle, get, post, trustedRootFor } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -143,18 +142,7 @@ test('a keyless bundle whose certificate carries the CT log\'s SCT verifies in @
     const sct = await httpCtSubmitter(service.apiUrl, { publicKey: ctKey }).addPreChain([precert.der, ca.intermediate.der]);
     const final = await finalizeCertificate(precert, [sct]);
     const artifact = Buffer.from('an artifact whose certificate was logged to the sigstack CT log');
-    const signature = sign('sha256', artifact, precert.leafKey.privateKey);
-    const digest = createHash('sha256').update(artifact).digest();
-    const created = await post(`${rekor.url}/api/v1/log/entries`, {
-      apiVersion: '0.0.1',
-      kind: 'hashedrekord',
-      spec: {
-        data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } },
-        signature: { content: b64(signature), publicKey: { content: Buffer.from(pemEncode('CERTIFICATE', final)).toString('base64') } },
-      },
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.json));
-    const bundle = bundleFromV1(created.json, artifact, signature, { certificate: final });
+    const bundle = await certificateBundle(rekor.url, final, precert.leafKey.privateKey, artifact);
     const start = new Date(Date.now() - 3600_000).toISOString();
     const trustedRoot = {
       ...trustedRootFor(rekor.url, rekor.log.signer.spki, rekor.log.logId, rekor.log.signer.keyDetails),

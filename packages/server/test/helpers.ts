@@ -1,7 +1,7 @@
 // Test helpers for the log APIs: signed hashedrekord requests from fresh P-256 keys, and
 // sigstore bundles built from log responses with a trusted root naming the test log.
 
-import { generateKeyPair } from '@sigstack/core';
+import { generateKeyPair, pemEncode } from '@sigstack/core';
 import assert from 'node:assert/strict';
 import { createHash, sign, type KeyObject } from 'node:crypto';
 import { ServiceError } from '../src/errors.js';
@@ -88,6 +88,22 @@ export function bundleFromV2(entry: Record<string, unknown>, artifact: Buffer, s
     verificationMaterial: { publicKey: { hint: 'test-key' }, tlogEntries: [tlogEntry], timestampVerificationData: { rfc3161Timestamps: [] } },
     messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(artifact).digest('base64') }, signature: signature.toString('base64') },
   };
+}
+
+/** Signs `artifact` with a certificate's key, logs it as a hashedrekord in the Rekor at `rekorUrl`, and builds the v0.3 bundle. */
+export async function certificateBundle(rekorUrl: string, certificate: Buffer, privateKey: KeyObject, artifact: Buffer) {
+  const signature = sign('sha256', artifact, privateKey);
+  const digest = createHash('sha256').update(artifact).digest();
+  const created = await post(`${rekorUrl}/api/v1/log/entries`, {
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: {
+      data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } },
+      signature: { content: signature.toString('base64'), publicKey: { content: Buffer.from(pemEncode('CERTIFICATE', certificate)).toString('base64') } },
+    },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  return bundleFromV1(created.json, artifact, signature, { certificate });
 }
 
 export function trustedRootFor(url: string, logSpki: Buffer, logId: Buffer, keyDetails: string) {
