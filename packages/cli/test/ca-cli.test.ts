@@ -75,10 +75,15 @@ test('oidc-dev serve + dev-token (--dir and --url) + ca init + ca serve: a certi
 
   // The CA hierarchy first: the CT log accepts chains up to its root.
   const caDir = join(dir, 'ca');
-  const init = await sigstack(['ca', 'init', '--dir', caDir]);
+  const unknownType = await sigstack(['ca', 'init', '--dir', caDir, '--ca-key-type', 'P-192']);
+  assert.equal(unknownType.code, 2);
+  assert.match(unknownType.stderr, /\[USAGE\] --ca-key-type P-192 is not a CA key type: use one of P-256, P-384/);
+  assert.ok(!existsSync(caDir), 'nothing made');
+  const init = await sigstack(['ca', 'init', '--dir', caDir, '--ca-key-type', 'P-384']);
   assert.equal(init.code, 0, init.stderr);
   const rootPath = init.stdout.trim();
   assert.ok(existsSync(rootPath));
+  assert.equal(X509.fromDer(pemDecodeAll(readFileSync(rootPath, 'utf8'))[0]!.der).signatureAlgorithm.name, 'ecdsa-with-SHA384', 'the P-384 root asked for');
   const { startCtLogService } = await serverModule('ctlog');
   const ct = await startCtLogService({ dir: join(dir, 'ct'), rootsPem: readFileSync(rootPath, 'utf8') });
   try {

@@ -45,7 +45,7 @@ test('ephemeral signers: algorithm by key type, signatures verify', async () => 
     assert.deepEqual(signer.spki, signer.publicKey.export({ type: 'spki', format: 'der' }));
     assert.ok(verify(hash, tbs, signer.publicKey, await signer.sign(tbs)), type);
   }
-  assert.equal(ephemeralSigner().algorithm, 'ecdsa-with-SHA384', 'P-384 by default');
+  assert.equal(ephemeralSigner().algorithm, 'ecdsa-with-SHA256', 'P-256 by default (as Fulcio\'s ephemeral CA)');
   const pair = generateKeyPair('ec', { namedCurve: 'P-256' });
   assert.throws(() => keyObjectSigner(pair.privateKey, { algorithm: 'Ed25519' }), rejectsWith('CA_KEY_UNSUPPORTED', /needs a ed25519 key/));
   assert.throws(() => keyObjectSigner(pair.publicKey), rejectsWith('CA_KEY_UNSUPPORTED'));
@@ -134,17 +134,17 @@ test('CA hierarchy: Fulcio-shaped root and intermediate, persisted, reused, chec
     assert.equal(cert.extension('2.5.29.19')?.critical, true);
     assert.equal(cert.serialNumber.length, 20);
     assert.equal((cert.serialNumber[0] ?? 0) & 0x80, 0);
-    assert.equal(cert.signatureAlgorithm.name, 'ecdsa-with-SHA384');
+    assert.equal(cert.signatureAlgorithm.name, 'ecdsa-with-SHA256', 'P-256 by default');
     const key = cert.publicKey.asymmetricKeyDetails;
-    assert.equal(key?.namedCurve, 'secp384r1');
+    assert.equal(key?.namedCurve, 'prime256v1');
   }
   assert.deepEqual(root.extendedKeyUsage, []);
   assert.deepEqual(intermediate.extendedKeyUsage, ['1.3.6.1.5.5.7.3.3']);
   assert.deepEqual(root.authorityKeyIdentifier, root.subjectKeyIdentifier);
   assert.deepEqual(intermediate.authorityKeyIdentifier, root.subjectKeyIdentifier);
   assert.deepEqual(intermediate.issuerDer, root.subjectDer);
-  // SKID: SHA-1 of the subjectPublicKey bits (the last 97 bytes of a P-384 SPKI: 0x04‖X‖Y).
-  assert.deepEqual(root.subjectKeyIdentifier, createHash('sha1').update(root.publicKeySpki.subarray(-97)).digest());
+  // SKID: SHA-1 of the subjectPublicKey bits (the last 65 bytes of a P-256 SPKI: 0x04‖X‖Y).
+  assert.deepEqual(root.subjectKeyIdentifier, createHash('sha1').update(root.publicKeySpki.subarray(-65)).digest());
   const years = (root.notAfter.getTime() - root.notBefore.getTime()) / (365 * 24 * 3600 * 1000);
   assert.ok(years > 9.9 && years < 10.1, `root validity ${years} years`);
   assert.ok(intermediate.notAfter <= root.notAfter);
@@ -176,7 +176,7 @@ test('CA hierarchy: Fulcio-shaped root and intermediate, persisted, reused, chec
   // An intermediate from another CA is refused, with what to do.
   const other = await createCaHierarchy({ organization: 'elsewhere' });
   assert.equal(other.dir, undefined);
-  assert.equal(other.root.signer.description, 'ephemeral P-384 key');
+  assert.equal(other.root.signer.description, 'ephemeral P-256 key');
   writeFileSync(join(caDir, CA_FILES.intermediateCert), other.intermediate.pem);
   await assert.rejects(createCaHierarchy({ dir: caDir }), rejectsWith('CA_HIERARCHY_INCONSISTENT', /does not hold the certificate of the key|not issued by the root/));
   writeFileSync(join(caDir, CA_FILES.intermediateCert), third.intermediate.pem);
@@ -192,7 +192,7 @@ test('CA hierarchy: Fulcio-shaped root and intermediate, persisted, reused, chec
 
 test('CA hierarchy with encrypted keys and custom names', async () => {
   const caDir = join(dir, 'encrypted');
-  const made = await createCaHierarchy({ dir: caDir, passphrase: 'hunter2', organization: 'example.org', rootCommonName: 'example-root', intermediateCommonName: 'example-issuer', intermediateKeyType: 'P-256' });
+  const made = await createCaHierarchy({ dir: caDir, passphrase: 'hunter2', organization: 'example.org', rootCommonName: 'example-root', intermediateCommonName: 'example-issuer', rootKeyType: 'P-384', intermediateKeyType: 'P-256' });
   assert.match(readFileSync(join(caDir, CA_FILES.rootKey), 'utf8'), /ENCRYPTED PRIVATE KEY/);
   assert.equal(made.intermediate.signer.algorithm, 'ecdsa-with-SHA256');
   assert.equal(made.intermediate.x509.signatureAlgorithm.name, 'ecdsa-with-SHA384', 'signed by the P-384 root');

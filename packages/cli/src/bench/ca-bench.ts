@@ -18,7 +18,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const identities = Number(process.env.BENCH_IDENTITIES ?? 2000);
 const caWorkers = Number(process.env.BENCH_CA_WORKERS ?? 1);
-/** Key type of the bench CA's root and intermediate (default P-384, as Fulcio's). */
+/** Key type of the bench CA's root and intermediate (default: the CA's default, P-256). */
 const caKeyType = process.env.BENCH_CA_KEY_TYPE;
 const main = fileURLToPath(new URL('../main.js', import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -117,7 +117,7 @@ async function bench(): Promise<void> {
       await Promise.all(pool.map(worker));
       return { latencies, issued, failures, lastFailure, elapsed: (performance.now() - started) / 1000 };
     };
-    process.stderr.write(`bench:ca: CA root and intermediate keys ${caKeyType ?? 'P-384 (the default)'}; warming up until throughput settles\n`);
+    process.stderr.write(`bench:ca: CA root and intermediate keys ${caKeyType ?? 'P-256 (the default)'}; warming up until throughput settles\n`);
     await warmUp(async (ms) => (await run(ms, false)).issued);
     const result = await run(seconds * 1000, true);
     for (const connection of pool) connection.close();

@@ -8,14 +8,17 @@ import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
 import { stopSignal } from '../stop-signal.js';
 
-export const CA_USAGE = `usage: sigstack ca init  [--dir D]
+export const CA_USAGE = `usage: sigstack ca init  [--dir D] [--ca-key-type T] [--ca-key-password-file F]
        sigstack ca serve [--dir D] [--port P] [--host H] --oidc-config FILE --ct-url URL [--ct-public-key FILE]
-                         [--ca-key KEY.pem --ca-chain CHAIN.pem] [--ca-key-password-file F] [--ca-key-type P-384|P-256|…]
+                         [--ca-key KEY.pem --ca-chain CHAIN.pem] [--ca-key-password-file F] [--ca-key-type P-256|P-384|…]
                          [--pkcs11-module LIB.so [--pkcs11-token LABEL] [--pkcs11-key-label L] --ca-chain CHAIN.pem]
                          [--workers N]
 
   init    creates the CA hierarchy (root + intermediate, keys mode 0600) in --dir and prints where
-          the root certificate is (give it to the CT log as its accepted root)
+          the root certificate is (give it to the CT log as its accepted root). Keys are P-256
+          unless --ca-key-type says otherwise (P-384, P-521, ed25519, rsa-2048|3072|4096);
+          Fulcio's certificate specification advises P-384 for a long-lived CA, at about half
+          the issuance rate
   serve   POST /api/v2/signingCert, GET /api/v2/trustBundle, GET /api/v2/configuration, /metrics;
           the hierarchy in --dir is made on first start and reused after (or a file CA: --ca-key
           and --ca-chain, the issuing certificate first). --oidc-config is Fulcio's issuer
@@ -53,6 +56,22 @@ function caKeyPassword(file: string | undefined): string | undefined {
   return env === undefined || env === '' ? undefined : env;
 }
 
+/** `--ca-key-type T`, checked: the key type of a hierarchy made now (root and intermediate). */
+async function caKeyType(v: Record<string, string | boolean | undefined>) {
+  const type = v['ca-key-type'];
+  if (typeof type !== 'string') return undefined;
+  const { CA_KEY_TYPES } = await serverModule('ca');
+  const known = CA_KEY_TYPES.find((t) => t === type);
+  if (!known) throw new CliError('USAGE', `--ca-key-type ${type} is not a CA key type: use one of ${CA_KEY_TYPES.join(', ')}`);
+  return known;
+}
+
+/** The hierarchy options `--ca-key-type T` asks for (nothing when not given). */
+async function hierarchyKeyTypes(v: Record<string, string | boolean | undefined>) {
+  const type = await caKeyType(v);
+  return type === undefined ? {} : { rootKeyType: type, intermediateKeyType: type };
+}
+
 async function init(args: string[]): Promise<number> {
   const v = options(args, { dir: { type: 'string' }, 'ca-key-password-file': { type: 'string' }, 'ca-key-type': { type: 'string' } });
   const dir = (v.dir as string | undefined) ?? '.sigstack/ca';
@@ -61,7 +80,7 @@ async function init(args: string[]): Promise<number> {
   const hierarchy = await createCaHierarchy({
     dir,
     ...(password !== undefined ? { passphrase: password } : {}),
-    ...(v['ca-key-type'] ? { rootKeyType: v['ca-key-type'] as never, intermediateKeyType: v['ca-key-type'] as never } : {}),
+    ...(await hierarchyKeyTypes(v)),
   });
   process.stderr.write(`sigstack ca: ${hierarchy.created ? 'created' : 'reused'} the CA hierarchy in ${dir}\n`);
   process.stdout.write(`${join(dir, CA_FILES.rootCert)}\n`);
@@ -115,7 +134,7 @@ async function serve(args: string[]): Promise<number> {
     ...(v['ca-key'] ? { caKeyPath: v['ca-key'] as string } : {}),
     ...(v['ca-chain'] ? { caChainPath: v['ca-chain'] as string } : {}),
     ...(password !== undefined ? { caKeyPassword: password } : {}),
-    ...(v['ca-key-type'] ? { caKeyType: v['ca-key-type'] as never } : {}),
+    ...(v['ca-key-type'] ? { caKeyType: await caKeyType(v) } : {}),
     logger: { level: 'info' },
     logRequests: v['log-requests'] === true,
   });
@@ -152,7 +171,7 @@ async function primary(v: Record<string, string | boolean | undefined>, workers:
     await createCaHierarchy({
       dir: (v.dir as string | undefined) ?? '.sigstack/ca',
       ...(password !== undefined ? { passphrase: password } : {}),
-      ...(v['ca-key-type'] ? { rootKeyType: v['ca-key-type'] as never, intermediateKeyType: v['ca-key-type'] as never } : {}),
+      ...(await hierarchyKeyTypes(v)),
     });
   }
   const started: Promise<{ url: string; issuers: number }>[] = [];

@@ -38,7 +38,7 @@ export interface CaServiceOptions {
   caChainPath?: string;
   /** Or, with caChainPath, a key held elsewhere (e.g. loadPkcs11Signer: an HSM or SoftHSM2 token). */
   caSigner?: CaSigner;
-  /** Key type of a newly created hierarchy (root and intermediate; default P-384, as Fulcio's). */
+  /** Key type of a newly created hierarchy (root and intermediate; default DEFAULT_CA_KEY_TYPE, P-256). */
   caKeyType?: CaKeyType;
   /** Subject O of a newly created hierarchy's certificates (default "sigstack"). */
   organization?: string;

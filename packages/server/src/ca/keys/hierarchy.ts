@@ -1,5 +1,6 @@
-// The CA hierarchy, shaped like Fulcio's public instance: a self-signed P-384 root (10 years) and
-// an intermediate it signs (pathLen 0, EKU codeSigning) that issues leaves. Kept in a data
+// The CA hierarchy, shaped like Fulcio's public instance: a self-signed root (10 years) and an
+// intermediate it signs (pathLen 0, EKU codeSigning) that issues leaves; P-256 keys unless asked
+// otherwise (DEFAULT_CA_KEY_TYPE; the public instance's are P-384). Kept in a data
 // directory (keys mode 0600, optionally encrypted) and reused on restart; in memory without one.
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { OID_CODE_SIGNING, X509, pemDecodeAll, pemEncode } from '@sigstack/core'
 import { ServiceError } from '../../errors.js';
 import { buildCaCertificate } from '../cert/ca-certificate.js';
 import type { CaIssuer } from '../cert/leaf.js';
-import { generateCaKey, type CaKeyType } from './ephemeral.js';
+import { DEFAULT_CA_KEY_TYPE, generateCaKey, type CaKeyType } from './ephemeral.js';
 import { loadPemSigner, writePrivateKeyPem } from './pem.js';
 import { keyObjectSigner, type CaSigner } from './signer.js';
 
@@ -21,6 +22,7 @@ export interface CaHierarchyOptions {
   organization?: string;
   rootCommonName?: string;
   intermediateCommonName?: string;
+  /** Key types of keys made now (default DEFAULT_CA_KEY_TYPE); keys already in `dir` keep theirs. */
   rootKeyType?: CaKeyType;
   intermediateKeyType?: CaKeyType;
   rootValidityDays?: number;
@@ -122,7 +124,7 @@ export async function createCaHierarchy(options: CaHierarchyOptions = {}): Promi
   const path = (file: string) => (dir === undefined ? file : join(dir, file));
 
   // The root: self-signed, keyCertSign + cRLSign, no EKU.
-  const rootKey = signerFor(dir, CA_FILES.rootKey, options.rootKeyType ?? 'P-384', options.passphrase);
+  const rootKey = signerFor(dir, CA_FILES.rootKey, options.rootKeyType ?? DEFAULT_CA_KEY_TYPE, options.passphrase);
   created ||= rootKey.created;
   let root: X509;
   if (dir !== undefined && existsSync(path(CA_FILES.rootCert))) {
@@ -144,7 +146,7 @@ export async function createCaHierarchy(options: CaHierarchyOptions = {}): Promi
   }
 
   // The intermediate: signed by the root, pathLen 0, EKU codeSigning, never outliving the root.
-  const intermediateKey = signerFor(dir, CA_FILES.intermediateKey, options.intermediateKeyType ?? 'P-384', options.passphrase);
+  const intermediateKey = signerFor(dir, CA_FILES.intermediateKey, options.intermediateKeyType ?? DEFAULT_CA_KEY_TYPE, options.passphrase);
   created ||= intermediateKey.created;
   let intermediate: X509;
   if (dir !== undefined && existsSync(path(CA_FILES.intermediateCert))) {

@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ServiceError } from '../../errors.js';
-import { generateCaKey, type CaKeyType } from './ephemeral.js';
+import { DEFAULT_CA_KEY_TYPE, generateCaKey, type CaKeyType } from './ephemeral.js';
 import { keyObjectSigner, type CaSignatureAlgorithm, type CaSigner } from './signer.js';
 
 export interface PemKeyOptions {
@@ -82,7 +82,7 @@ export function writePrivateKeyPem(path: string, privateKey: KeyObject, passphra
 }
 
 /** Generates a new key, writes it to `path` encrypted with `passphrase` (mode 0600), and returns its signer. */
-export function createEncryptedPemKey(path: string, passphrase: string, type: CaKeyType = 'P-384'): CaSigner {
+export function createEncryptedPemKey(path: string, passphrase: string, type: CaKeyType = DEFAULT_CA_KEY_TYPE): CaSigner {
   const pair = generateCaKey(type);
   writePrivateKeyPem(path, pair.privateKey, passphrase);
   return keyObjectSigner(pair.privateKey, { description: `file:${path}`, publicKey: pair.publicKey, spki: pair.spki });
