@@ -11,6 +11,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  OID_PRECERT_POISON,
+  OID_SCT_LIST,
   X509,
   generateKeyPair,
   parseBundle,
@@ -24,8 +26,6 @@ import {
 import { TrustMaterial, Verifier } from '@sigstack/verify';
 import { createCaHierarchy, type CaHierarchy } from '../src/ca/keys/index.js';
 import {
-  OID_CT_POISON,
-  OID_CT_SCT_LIST,
   buildCertificate,
   buildPrecertificate,
   finalizeCertificate,
@@ -94,17 +94,17 @@ test('precertificate and final certificate: Fulcio profile, embedded SCT, RFC 69
 
   // The precertificate: critical poison (NULL), no SCTs, signed by the intermediate.
   const pre = X509.fromDer(precert.der);
-  const poison = pre.extension(OID_CT_POISON);
+  const poison = pre.extension(OID_PRECERT_POISON);
   assert.ok(poison?.critical);
   assert.deepEqual(poison.value, Buffer.from([0x05, 0x00]));
-  assert.equal(pre.extension(OID_CT_SCT_LIST), undefined);
-  assert.equal(pre.extensions.at(-1)?.oid, OID_CT_POISON);
+  assert.equal(pre.extension(OID_SCT_LIST), undefined);
+  assert.equal(pre.extensions.at(-1)?.oid, OID_PRECERT_POISON);
   assert.ok(new X509Certificate(precert.der).verify(ca.intermediate.x509.publicKey));
 
   // The final certificate.
   const leaf = X509.fromDer(final);
-  assert.equal(leaf.extension(OID_CT_POISON), undefined);
-  assert.equal(leaf.extension(OID_CT_SCT_LIST)?.critical, false);
+  assert.equal(leaf.extension(OID_PRECERT_POISON), undefined);
+  assert.equal(leaf.extension(OID_SCT_LIST)?.critical, false);
   assert.deepEqual(parseSctList(leaf.sctListBytes!), [sct]);
   assert.deepEqual(leaf.serialNumber, pre.serialNumber);
   assert.deepEqual(leaf.serialNumber, precert.serialNumber);
@@ -130,7 +130,7 @@ test('precertificate and final certificate: Fulcio profile, embedded SCT, RFC 69
   assert.equal(leaf.extension('1.3.6.1.4.1.57264.1.1')?.value.toString(), OIDC_ISSUER);
   assert.deepEqual(
     leaf.extensions.map((e) => e.oid),
-    ['2.5.29.15', '2.5.29.37', '2.5.29.14', '2.5.29.35', '2.5.29.17', '1.3.6.1.4.1.57264.1.1', '1.3.6.1.4.1.57264.1.8', OID_CT_SCT_LIST],
+    ['2.5.29.15', '2.5.29.37', '2.5.29.14', '2.5.29.35', '2.5.29.17', '1.3.6.1.4.1.57264.1.1', '1.3.6.1.4.1.57264.1.8', OID_SCT_LIST],
   );
   assert.equal(leaf.signatureAlgorithm.name, 'ecdsa-with-SHA384', 'signed by the P-384 intermediate');
 
@@ -201,8 +201,8 @@ test('identities: URI and username (OtherName) SANs, keys of every accepted type
   }
 
   const plain = X509.fromDer(await buildCertificate({ subjectPublicKeySpki: generateKeyPair('ec', { namedCurve: 'P-256' }).spki, san: { type: 'email', value: EMAIL }, issuer: ca.issuer, validityMinutes: 10 }));
-  assert.equal(plain.extension(OID_CT_POISON), undefined);
-  assert.equal(plain.extension(OID_CT_SCT_LIST), undefined);
+  assert.equal(plain.extension(OID_PRECERT_POISON), undefined);
+  assert.equal(plain.extension(OID_SCT_LIST), undefined);
   assert.deepEqual(plain.extendedKeyUsage, ['1.3.6.1.5.5.7.3.3']);
 });
 

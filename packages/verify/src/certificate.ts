@@ -1,11 +1,9 @@
 // The signing certificate's chain: a path from the leaf to a trusted certificate authority
 // that was valid at every verified signing time, with CA and code-signing constraints.
 
-import { verifySignatureAsync, type X509 } from '@sigstack/core';
+import { OID_CODE_SIGNING, verifySignatureAsync, type X509 } from '@sigstack/core';
 import { fail } from './errors.js';
 import { validAt, type TrustMaterial, type TrustedAuthority } from './trust-material.js';
-
-export const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 
 export interface CertificatePath {
   authority: TrustedAuthority;

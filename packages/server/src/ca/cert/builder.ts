@@ -33,11 +33,6 @@ export const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 export const OID_AUTHORITY_KEY_ID = '2.5.29.35';
 export const OID_EXT_KEY_USAGE = '2.5.29.37';
-export const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
-/** RFC 6962 §3.1: the critical poison extension (value ASN.1 NULL) that marks a precertificate. */
-export const OID_CT_POISON = '1.3.6.1.4.1.11129.2.4.3';
-/** RFC 6962 §3.3: the embedded SignedCertificateTimestampList. */
-export const OID_CT_SCT_LIST = '1.3.6.1.4.1.11129.2.4.2';
 
 const OID_ORGANIZATION = '2.5.4.10';
 const OID_COMMON_NAME = '2.5.4.3';

@@ -3,11 +3,10 @@
 // codeSigning on intermediates, BasicConstraints CA (critical) with pathLen, SKID and AKID.
 
 import { BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsageFlags, Name } from '@peculiar/asn1-x509';
-import { X509 } from '@sigstack/core';
+import { OID_CODE_SIGNING, X509 } from '@sigstack/core';
 import type { CaSigner } from '../keys/signer.js';
 import {
   OID_BASIC_CONSTRAINTS,
-  OID_CODE_SIGNING,
   OID_EXT_KEY_USAGE,
   OID_KEY_USAGE,
   authorityKeyIdExtension,

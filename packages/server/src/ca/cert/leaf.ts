@@ -18,15 +18,12 @@ import {
   TBSCertificate,
   Validity,
 } from '@peculiar/asn1-x509';
-import { OID_OTHERNAME_USERNAME, X509, encodeSctList, encodeTlv, verifySignature, signatureAlgorithmFromOid, type SignedCertificateTimestamp } from '@sigstack/core';
+import { OID_CODE_SIGNING, OID_OTHERNAME_USERNAME, OID_PRECERT_POISON, OID_SCT_LIST, X509, encodeSctList, encodeTlv, verifySignature, signatureAlgorithmFromOid, type SignedCertificateTimestamp } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import type { CaSigner } from '../keys/signer.js';
 import {
   OID_AUTHORITY_KEY_ID,
   OID_BASIC_CONSTRAINTS,
-  OID_CODE_SIGNING,
-  OID_CT_POISON,
-  OID_CT_SCT_LIST,
   OID_EXT_KEY_USAGE,
   OID_KEY_USAGE,
   OID_SUBJECT_ALT_NAME,
@@ -110,10 +107,10 @@ const VERSION_3 = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02]);
 const EMPTY_NAME = Buffer.from([0x30, 0x00]);
 const KEY_USAGE_DER = der(extension(OID_KEY_USAGE, new KeyUsage(KeyUsageFlags.digitalSignature), true));
 const EXT_KEY_USAGE_DER = der(extension(OID_EXT_KEY_USAGE, new ExtendedKeyUsage([OID_CODE_SIGNING])));
-const POISON_DER = der(extension(OID_CT_POISON, new Uint8Array([0x05, 0x00]), true));
+const POISON_DER = der(extension(OID_PRECERT_POISON, new Uint8Array([0x05, 0x00]), true));
 
 /** Extensions the CA sets itself; a request may not add them again. */
-const RESERVED = new Set([OID_SUBJECT_KEY_ID, OID_KEY_USAGE, OID_SUBJECT_ALT_NAME, OID_BASIC_CONSTRAINTS, OID_AUTHORITY_KEY_ID, OID_EXT_KEY_USAGE, OID_CT_POISON, OID_CT_SCT_LIST]);
+const RESERVED = new Set([OID_SUBJECT_KEY_ID, OID_KEY_USAGE, OID_SUBJECT_ALT_NAME, OID_BASIC_CONSTRAINTS, OID_AUTHORITY_KEY_ID, OID_EXT_KEY_USAGE, OID_PRECERT_POISON, OID_SCT_LIST]);
 
 function identityError(message: string): ServiceError {
   return new ServiceError(400, 'IDENTITY_INVALID', message);
@@ -225,7 +222,7 @@ function leafParts(request: LeafRequest): { parts: LeafTbsParts; keyHash: Buffer
 }
 
 function withoutPoison(tbs: TBSCertificate): TBSCertificate {
-  const kept = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
+  const kept = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_PRECERT_POISON);
   return new TBSCertificate({ ...tbs, extensions: new Extensions(kept) });
 }
 
@@ -236,9 +233,9 @@ function checkedPrecertificateTbs(der: Buffer, signer: CaSigner): TBSCertificate
   if (!verifySignature(signatureAlgorithmFromOid(parsed.signatureAlgorithm.algorithm), pre.tbs, signer.publicKey, pre.signature)) {
     throw internalError('the precertificate was not signed by this CA: finalize it with the issuer that built it');
   }
-  const poison = pre.extension(OID_CT_POISON);
+  const poison = pre.extension(OID_PRECERT_POISON);
   if (!poison || !poison.critical) throw internalError('the precertificate lacks the critical CT poison extension');
-  if (pre.extension(OID_CT_SCT_LIST)) throw internalError('the precertificate already carries an SCT list');
+  if (pre.extension(OID_SCT_LIST)) throw internalError('the precertificate already carries an SCT list');
   const tbs = parsed.tbsCertificate;
   if (!Buffer.from(AsnConvert.serialize(tbs)).equals(Buffer.from(pre.tbs))) throw internalError('the precertificate does not re-encode to its own TBS bytes');
   return tbs;
@@ -265,7 +262,7 @@ export async function buildCertificate(request: LeafRequest): Promise<Buffer> {
 export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 'issuer'> & { precertTbs?: Buffer; parts?: LeafTbsParts }, scts: SignedCertificateTimestamp[]): Promise<Buffer> {
   if (scts.length === 0) throw internalError('a final certificate needs at least one SCT from the CT log');
   const signer = precert.issuer.signer;
-  const sctList = extensionDer(OID_CT_SCT_LIST, encodeTlv(0x04, encodeSctList(scts)));
+  const sctList = extensionDer(OID_SCT_LIST, encodeTlv(0x04, encodeSctList(scts)));
   if (precert.parts) {
     // Built here: the same DER pieces with the SCT list last, where the poison was; taking the
     // SCT list out again gives the logged TBS by construction.
@@ -273,8 +270,8 @@ export async function finalizeCertificate(precert: Pick<Precertificate, 'der' | 
   }
   // From elsewhere: parsed and checked first, then re-encoded with the schema.
   const tbs = checkedPrecertificateTbs(precert.der, signer);
-  const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_CT_POISON);
-  extensions.push(extension(OID_CT_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
+  const extensions = (tbs.extensions ?? []).filter((ext) => ext.extnID !== OID_PRECERT_POISON);
+  extensions.push(extension(OID_SCT_LIST, new Uint8Array(AsnConvert.serialize(new OctetString(arrayBuffer(encodeSctList(scts)))))));
   const certificate = await signTbsDer(Buffer.from(AsnConvert.serialize(new TBSCertificate({ ...tbs, extensions: new Extensions(extensions) }))), signer);
   // What verifiers rebuild from the final certificate must be what the log signed (RFC 6962 §3.2).
   if (!X509.fromDer(certificate).precertificateTbs().equals(Buffer.from(AsnConvert.serialize(withoutPoison(tbs))))) {
