@@ -102,6 +102,14 @@ async function devToken(): Promise<string> {
   return result.stdout.trim();
 }
 
+test('dev-token --dir accepts the stack directory `sigstack up` made (its issuer is in DIR/oidc)', async () => {
+  const result = await run(process.execPath, [cli, 'dev-token', '--dir', stackDir, '--email', EMAIL]);
+  assert.equal(result.code, 0, result.stderr);
+  const payload = JSON.parse(Buffer.from(result.stdout.trim().split('.')[1]!, 'base64url').toString('utf8'));
+  assert.equal(payload.iss, printed.oidc);
+  assert.equal(payload.email, EMAIL);
+});
+
 test('conformance client: sign-bundle then verify-bundle against the stack, blob and --in-toto', async () => {
   const trustedRoot = join(stackDir, 'trusted_root.json');
   const signingConfig = join(stackDir, 'signing_config.json');

@@ -2,7 +2,7 @@
 // URL in its directory; `sigstack dev-token` prints an ID token from it, made locally from that
 // directory's key and URL, or fetched from a running issuer's POST /token.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
@@ -17,7 +17,8 @@ export const OIDC_DEV_USAGE = `usage: sigstack oidc-dev serve [--dir D] [--port 
 export const DEV_TOKEN_USAGE = `usage: sigstack dev-token (--dir D | --url U) (--email E | --subject S) [--subject S] [--audience A] [--expires-in SECONDS] [--issuer-url U]
 
   Prints an ID token from the development OIDC issuer: with --dir, made locally from the issuer's
-  key and URL in D (as \`sigstack oidc-dev serve --dir D\` left them; --issuer-url overrides the URL);
+  key and URL in D (as \`sigstack oidc-dev serve --dir D\` left them, or a stack directory
+  \`sigstack up\` made, whose issuer is in D/oidc; --issuer-url overrides the URL);
   with --url, requested from the running issuer's POST /token.`;
 
 /** The file in the issuer's directory that records the URL it serves at (its `iss`). */
@@ -61,6 +62,12 @@ export async function oidcDevCommand(args: string[]): Promise<number> {
     return sub === undefined ? 2 : 0;
   }
   throw new CliError('USAGE', `unknown oidc-dev command "${sub}"\n${OIDC_DEV_USAGE}`);
+}
+
+/** The issuer's own directory: D itself, or D/oidc when D is a stack directory `sigstack up` made. */
+function issuerDir(dir: string): string {
+  if (!existsSync(join(dir, DEV_KEY_FILE)) && existsSync(join(dir, 'oidc', DEV_KEY_FILE))) return join(dir, 'oidc');
+  return dir;
 }
 
 function readIssuerUrl(dir: string): string {
@@ -111,7 +118,7 @@ export async function devTokenCommand(args: string[]): Promise<number> {
     status = response.status;
     answer = (await response.json().catch(() => ({}))) as typeof answer;
   } else {
-    const dir = v.dir as string;
+    const dir = issuerDir(v.dir as string);
     const keyPath = join(dir, DEV_KEY_FILE);
     let key: string;
     try {
