@@ -8,3 +8,4 @@ export { dockerConfigCredentials, dockerConfigPath, parseChallenge, type Challen
 export { RegistryClient, USER_AGENT, type RegistryOptions } from './registry.js';
 export type { FetchedManifest, ImageSource } from './source.js';
 export * from './attachments.js';
+export * from './legacy-bundle.js';
