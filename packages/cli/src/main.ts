@@ -13,6 +13,10 @@ commands:
   attest FILE --predicate P --type T     sign an in-toto statement about FILE (DSSE)
   generate-key-pair                      make a managed signing key pair (PEM)
   verify FILE_OR_DIGEST --bundle B ...   verify a sigstore bundle offline (see: sigstack verify --help)
+  sign|attest IMAGE ...                  sign an image in its registry (REGISTRY/REPO:TAG or @sha256:…), cosign's layouts
+  verify IMAGE ...                       verify an image's signatures (see: sigstack verify-attestation --help)
+  verify-attestation IMAGE [--type T]    verify an image's attestations
+  tree IMAGE                             list what is attached to an image (signatures, attestations, bundles)
   log serve|info|get|search|proof        run or query a transparency log (see: sigstack log help)
   ca init|serve                          run the keyless certificate authority (see: sigstack ca help)
   ctlog serve --roots ROOT.pem           run the certificate transparency log the CA records into
@@ -31,7 +35,32 @@ Example (a bundle from the public sigstore instance):
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'verify-attestation': {
+      const { imageVerifyCommand, IMAGE_VERIFY_USAGE } = await import('./commands/image-verify.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${IMAGE_VERIFY_USAGE}\n`);
+        return 0;
+      }
+      return imageVerifyCommand(rest, true);
+    }
+    case 'tree': {
+      const { treeCommand, TREE_USAGE } = await import('./commands/tree.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${TREE_USAGE}\n`);
+        return 0;
+      }
+      return treeCommand(rest);
+    }
     case 'verify': {
+      const { isImageInvocation } = await import('./commands/image-options.js');
+      if (isImageInvocation(rest, 'verify')) {
+        const { imageVerifyCommand, IMAGE_VERIFY_USAGE } = await import('./commands/image-verify.js');
+        if (rest.includes('--help') || rest.includes('-h')) {
+          process.stdout.write(`${IMAGE_VERIFY_USAGE}\n`);
+          return 0;
+        }
+        return imageVerifyCommand(rest, false);
+      }
       const { verifyCommand, VERIFY_USAGE } = await import('./commands/verify.js');
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${VERIFY_USAGE}\n`);
@@ -62,6 +91,11 @@ async function main(argv: string[]): Promise<number> {
     case 'sign':
     case 'attest':
     case 'generate-key-pair': {
+      const { isImageInvocation } = await import('./commands/image-options.js');
+      if (command !== 'generate-key-pair' && isImageInvocation(rest, 'sign') && !rest.includes('--help') && !rest.includes('-h')) {
+        const { imageSignCommand } = await import('./commands/image-sign.js');
+        return imageSignCommand(rest, command === 'attest');
+      }
       const { signCommand, attestCommand, generateKeyPairCommand, SIGN_USAGE } = await import('./commands/sign.js');
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${SIGN_USAGE}\n`);

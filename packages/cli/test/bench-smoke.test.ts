@@ -40,3 +40,7 @@ test('bench:ca ends with its throughput and latency line', async () => {
 test('bench:sign ends with its latency line', async () => {
   assert.match(await run('sign-bench'), /^sign: p50 [\d.]+ ms, p99 [\d.]+ ms$/);
 });
+
+test('bench:image ends with its sign and verify latency line', async () => {
+  assert.match(await run('image-bench'), /^image: sign p50 [\d.]+ ms, verify p50 [\d.]+ ms$/);
+});

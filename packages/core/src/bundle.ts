@@ -127,7 +127,8 @@ function parseTlogEntry(value: unknown, path: string, version: BundleVersion): T
     throw new CoreError('BUNDLE_INVALID', `${path}.inclusionProof is required in a v${version} bundle`);
   }
   const parsed: TransparencyLogEntry = {
-    logIndex: f.integer(entry.logIndex, `${path}.logIndex`),
+    // proto3 JSON omits zero values: a missing logIndex is entry 0 (sigstore-js writes it so).
+    logIndex: entry.logIndex === undefined ? 0 : f.integer(entry.logIndex, `${path}.logIndex`),
     logId: f.bytes(f.object(entry.logId, `${path}.logId`).keyId, `${path}.logId.keyId`),
     kindVersion: { kind: f.nonEmptyString(kindVersion.kind, `${path}.kindVersion.kind`), version: f.nonEmptyString(kindVersion.version, `${path}.kindVersion.version`) },
     integratedTime: entry.integratedTime === undefined ? 0 : f.integer(entry.integratedTime, `${path}.integratedTime`),
@@ -146,7 +147,7 @@ function parseInclusionProof(proof: JsonObject, path: string, version: BundleVer
     throw new CoreError('BUNDLE_INVALID', `${path}.checkpoint is required in a v${version} bundle`);
   }
   const parsed: InclusionProof = {
-    logIndex: f.integer(proof.logIndex, `${path}.logIndex`),
+    logIndex: proof.logIndex === undefined ? 0 : f.integer(proof.logIndex, `${path}.logIndex`),
     rootHash: f.bytes(proof.rootHash, `${path}.rootHash`),
     treeSize: f.integer(proof.treeSize, `${path}.treeSize`),
     hashes: f.optionalArray(proof.hashes, `${path}.hashes`).map((h, i) => f.bytes(h, `${path}.hashes[${i}]`)),

@@ -31,6 +31,8 @@ export interface SignResult {
   certificate?: X509;
   /** The identity the certificate names (keyless). */
   identity?: string;
+  /** The CA's chain above the certificate, DER (keyless). */
+  chain?: Buffer[];
   tlogEntries: TlogEntryJson[];
   timestamps: Timestamp[];
 }
@@ -41,6 +43,7 @@ interface PreparedKey {
   verifier: EntryVerifier;
   certificate?: X509;
   identity?: string;
+  chain?: Buffer[];
 }
 
 export class Signer {
@@ -77,6 +80,7 @@ export class Signer {
       verifier: { kind: 'certificate', der, pem: pemEncode('CERTIFICATE', der), keyDetails: signer.keyDetails },
       certificate: leaf,
       identity,
+      chain: issued.chain.slice(1),
     };
   }
 
@@ -116,6 +120,7 @@ export class Signer {
     const result: SignResult = { bundle, tlogEntries: entries.value, timestamps: timestamps.value };
     if (prepared.certificate) result.certificate = prepared.certificate;
     if (prepared.identity) result.identity = prepared.identity;
+    if (prepared.chain) result.chain = prepared.chain;
     return result;
   }
 

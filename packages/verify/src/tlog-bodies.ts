@@ -55,7 +55,9 @@ function expectPemSigner(value: unknown, signer: Signer, what: string): void {
 
 function expectDerSigner(given: { cert?: Buffer; spki?: Buffer }, signer: Signer, what: string): void {
   const same = given.cert ? signer.certificate?.der.equals(given.cert) : given.spki?.equals(signer.spki);
-  if (!same) fail(MISMATCH, `the log entry's ${what} is not the bundle's signing ${signer.certificate ? 'certificate' : 'key'}`);
+  if (same) return;
+  if (!signer.certificate) fail('KEY_MISMATCH', `the log entry's ${what} is another public key: this was not signed with the given key`);
+  fail(MISMATCH, `the log entry's ${what} is not the bundle's signing certificate`);
 }
 
 function v2Verifier(verifier: unknown, signer: Signer): void {

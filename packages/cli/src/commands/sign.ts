@@ -32,6 +32,10 @@ attest    signs an in-toto v1 statement about FILE (subject: its name and sha256
           predicate JSON file P of type T (a URI, or slsaprovenance, slsaprovenance1, spdxjson,
           cyclonedx, link, vuln, custom), in a DSSE envelope (logged as dsse)
 The bundle goes to OUT (default FILE.sigstore.json).
+FILE may be an image, REGISTRY/REPOSITORY:TAG or …@sha256:HEX (REGISTRY a host with a dot, a port
+or localhost; not an existing file): the tag is resolved to its digest, which is signed, and the
+signature is pushed to the registry (--registry-layout bundle|legacy|both, --registry-username,
+--registry-password, --allow-insecure-registry; --bundle OUT also writes it to a file).
 
 signing flags:
   --identity-token T     an OIDC identity token, or a file holding one; else SIGSTORE_ID_TOKEN,
@@ -154,14 +158,14 @@ export function parseSignArgs(args: string[], attest: boolean): SignRequest {
   return request;
 }
 
-function predicateType(type: string): string {
+export function predicateType(type: string): string {
   if (type.includes(':')) return type;
   const known = PREDICATE_TYPES[type.toLowerCase()];
   if (!known) throw usage(`--type ${type} is neither a URI nor one of ${Object.keys(PREDICATE_TYPES).join(', ')}`);
   return known;
 }
 
-function readPredicate(path: string): unknown {
+export function readPredicate(path: string): unknown {
   const text = readFile(path, 'predicate', 'PREDICATE_UNREADABLE').toString('utf8');
   let value: unknown;
   try {
@@ -175,9 +179,8 @@ function readPredicate(path: string): unknown {
 
 const status = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Signs as the request says, verifies against --trusted-root when given, writes the bundle. */
-export async function runSign(request: SignRequest, log: (line: string) => void = status): Promise<SignResult> {
-  const data = readFile(request.file, 'file', 'ARTIFACT_UNREADABLE');
+/** The signer a request describes: its services, the managed key if any, the token source (also for images). */
+export function createSigner(request: SignRequest, log: (line: string) => void = status) {
   const signingConfig = request.signingConfig
     ? loadSigningConfig(request.signingConfig)
     : request.staging
@@ -205,6 +208,13 @@ export async function runSign(request: SignRequest, log: (line: string) => void 
       }),
     log,
   });
+  return { signer, key, services };
+}
+
+/** Signs as the request says, verifies against --trusted-root when given, writes the bundle. */
+export async function runSign(request: SignRequest, log: (line: string) => void = status): Promise<SignResult> {
+  const data = readFile(request.file, 'file', 'ARTIFACT_UNREADABLE');
+  const { signer, key } = createSigner(request, log);
 
   let result: SignResult;
   let artifactForVerify: Buffer | undefined = data;
