@@ -98,7 +98,12 @@ function pointOnCurve(encoded: Uint8Array, curve: Curve): Point | undefined {
 
 /** r and s of a DER ECDSA-Sig-Value, or undefined when it is not one. */
 function parseSignature(der: Uint8Array): { r: bigint; s: bigint } | undefined {
-  const parsed = asn1js.fromBER(der);
+  let parsed: asn1js.FromBerResult;
+  try {
+    parsed = asn1js.fromBER(der);
+  } catch {
+    return undefined; // asn1js throws on some malformed values: not a signature either way
+  }
   if (parsed.offset !== der.length || !(parsed.result instanceof asn1js.Sequence)) return undefined;
   const [r, s, ...rest] = parsed.result.valueBlock.value;
   if (!(r instanceof asn1js.Integer) || !(s instanceof asn1js.Integer) || rest.length > 0) return undefined;

@@ -70,8 +70,18 @@ export function parseTrustedRoot(json: unknown): TrustedRoot {
   };
 }
 
-/** A TimeRange whose start is required: a missing start is a malformed root, not "forever". */
+/**
+ * What an absent validFor means: protobuf-specs makes it optional, and sigstore-go, sigstore-python
+ * and sigstore-js read a key or CA without one as valid at every time.
+ */
+export const VALID_AT_ALL_TIMES: Readonly<TimeRange> = Object.freeze({ start: new Date(-8.64e15) });
+
+/**
+ * A TimeRange: absent (or null) is valid at every time; present, its start is required (a range
+ * without a start is a malformed root, not "forever": conformance trust-root-tlog-missing-validity-start).
+ */
 function parseTimeRange(value: unknown, path: string): TimeRange {
+  if (value === undefined || value === null) return VALID_AT_ALL_TIMES;
   const range = f.object(value, path);
   if (range.start === undefined) f.fail(`${path}.start`, 'is required (a trust root must say since when a key is trusted)');
   const parsed: TimeRange = { start: f.date(range.start, `${path}.start`) };

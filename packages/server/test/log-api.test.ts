@@ -83,6 +83,31 @@ test('Rekor v1: a hashedrekord entry is created, and its SET, proof and checkpoi
   assert.deepEqual(both.json, []);
 });
 
+test('search: a field of the wrong type or shape is a 400 that names it', async () => {
+  const cases: [unknown, RegExp][] = [
+    [{ email: 123 }, /^email must be an email address string, not number/],
+    [{ email: 'not an address' }, /^email must be an email address/],
+    [{ hash: ['sha256:00'] }, /^hash must be a string/],
+    [{ hash: 'sha256:abc' }, /^hash must be "sha256:<64 hex>"/],
+    [{ subject: { a: 1 } }, /^subject must be a string/],
+    [{ publicKey: 'abc' }, /^publicKey must be an object/],
+    [{ publicKey: { format: 7, content: 'AAAA' } }, /^publicKey\.format must be a string/],
+    [{ publicKey: { format: 'x509', content: 5 } }, /^publicKey\.content must be the base64 key/],
+    [{ hash: `sha256:${'0'.repeat(64)}`, operator: 'xor' }, /^operator must be "and" or "or"/],
+    [[{ hash: `sha256:${'0'.repeat(64)}` }], /must be a JSON object/],
+    [{}, /at least one of hash, email, subject or publicKey/],
+  ];
+  for (const [body, message] of cases) {
+    const response = await post(`${service.url}/api/v1/index/retrieve`, body);
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.equal(response.json.error, 'PARAMETER_INVALID');
+    assert.match(response.json.message, message, JSON.stringify(body));
+  }
+  const ok = await post(`${service.url}/api/v1/index/retrieve`, { email: 'nobody@example.test' });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.json, []);
+});
+
 test('Rekor v2: a hashedrekord 0.0.2 request answers a TransparencyLogEntry that verifies in both verifiers', async () => {
   const signer = newSigner();
   const artifact = Buffer.from('hello, rekor v2');

@@ -189,7 +189,8 @@ describe('timestamp authority', () => {
     const ok = parseTimestampToken((await post(tsa.url, query({ digest, policy: SIGSTORE_TSA_POLICY }))).body);
     assert.equal(ok.policy, SIGSTORE_TSA_POLICY);
     const refused = await post(tsa.url, query({ digest, policy: '1.2.3.4' }));
-    assert.equal(refused.status, 200);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.type, 'application/timestamp-reply');
     const r = rejection(refused.body);
     assert.equal(r.status, PKIStatus.rejection);
     assert.deepEqual(r.failures, ['unacceptedPolicy']);
@@ -265,16 +266,32 @@ describe('timestamp authority', () => {
     assert.throws(() => verifyRFC3161Timestamp(parsed, Buffer.from('other signature'), [{ certChain: certs, validFor: { start: new Date(0), end: new Date(Date.now() + 3600_000) } }]));
   });
 
-  it('rejects unsupported or weak hash algorithms and bad digests with a rejection status', async () => {
-    const md5 = rejection((await post(tsa.url, query({ digest: digest.subarray(0, 16), oid: MD5 }))).body);
+  it('rejects unsupported or weak hash algorithms and bad digests: 400, with the rejection status for DER clients', async () => {
+    const md5Response = await post(tsa.url, query({ digest: digest.subarray(0, 16), oid: MD5 }));
+    assert.equal(md5Response.status, 400);
+    assert.equal(md5Response.type, 'application/timestamp-reply');
+    const md5 = rejection(md5Response.body);
     assert.equal(md5.status, PKIStatus.rejection);
     assert.deepEqual(md5.failures, ['badAlg']);
     assert.match(md5.text, /unsupported hash algorithm/);
-    const sha1 = rejection((await post(tsa.url, JSON.stringify({ artifactHash: randomBytes(20).toString('base64'), hashAlgorithm: 'sha1' }), 'application/json')).body);
-    assert.deepEqual(sha1.failures, ['badAlg']);
-    assert.match(sha1.text, /weak/);
-    const unknown = rejection((await post(tsa.url, JSON.stringify({ artifactHash: digest.toString('base64'), hashAlgorithm: 'md5' }), 'application/json')).body);
-    assert.deepEqual(unknown.failures, ['badAlg']);
+    // The JSON form answers a JSON error naming the RFC 3161 failure.
+    const jsonRefusal = async (body: unknown) => {
+      const response = await post(tsa.url, JSON.stringify(body), 'application/json');
+      assert.equal(response.status, 400);
+      return JSON.parse(response.body.toString()) as { code: number; error: string; message: string; failure: string };
+    };
+    const sha1 = await jsonRefusal({ artifactHash: randomBytes(20).toString('base64'), hashAlgorithm: 'sha1' });
+    assert.equal(sha1.failure, 'badAlg');
+    assert.equal(sha1.error, 'TIMESTAMP_REJECTED');
+    assert.match(sha1.message, /weak/);
+    const unknown = await jsonRefusal({ artifactHash: digest.toString('base64'), hashAlgorithm: 'md5' });
+    assert.equal(unknown.failure, 'badAlg');
+    const zz = await jsonRefusal({ artifactHash: 'zz', hashAlgorithm: 'md5' });
+    assert.equal(zz.code, 400);
+    // A lone UTF-16 surrogate is not an algorithm name (it once made a 500).
+    const surrogate = await post(tsa.url, '{"artifactHash":"' + digest.toString('base64') + '","hashAlgorithm":"\\ud800"}', 'application/json');
+    assert.equal(surrogate.status, 400);
+    assert.match(JSON.parse(surrogate.body.toString()).message, /hashAlgorithm/);
     const short = rejection((await post(tsa.url, query({ digest: digest.subarray(0, 20) }))).body);
     assert.deepEqual(short.failures, ['badDataFormat']);
     assert.match(short.text, /incorrect length/);
@@ -291,6 +308,10 @@ describe('timestamp authority', () => {
     assert.equal(body.code, 400);
     assert.equal(body.error, 'TIMESTAMP_REQUEST_INVALID');
     assert.match(body.message, /TimeStampReq/);
+    // A UniversalString of odd length makes asn1js throw (it once made a 500).
+    const odd = await post(tsa.url, Buffer.from('HD0CAQEwLzALBglghkgBZQMEAgEEIIBrja+wCYQiwOAFZrEftYrHqedubwx+9wvr7bXuqRcDAgQBI0VnAQH/', 'base64'));
+    assert.equal(odd.status, 400);
+    assert.equal(JSON.parse(odd.body.toString()).error, 'TIMESTAMP_REQUEST_INVALID');
     const trailing = await post(tsa.url, Buffer.concat([query({ digest }), Buffer.from([0, 0])]));
     assert.equal(trailing.status, 400);
     const badJson = await post(tsa.url, '{"artifactHash": ', 'application/json');

@@ -53,12 +53,17 @@ export async function verifyInclusionProof(entry: TransparencyLogEntry, log: Tru
     if (err instanceof CoreError) fail('TLOG_CHECKPOINT_INVALID', `the checkpoint of log entry ${entry.logIndex} is malformed: ${err.message}`);
     throw err;
   }
+  // The log's signature is found by key, not by name: the line whose key hint is the trusted
+  // key's (Rekor: the log ID's first 4 bytes; C2SP: the note key ID) and whose signature verifies.
+  // Its name is not compared with the base URL's host (private Rekors sign as their pod name).
   const hint = log.keyIdForHint.subarray(0, 4);
-  const signature = note.signatures.find((sig) => sig.name === log.origin && sig.keyHint.equals(hint));
-  if (!signature) {
-    fail('TLOG_CHECKPOINT_INVALID', `the checkpoint of log entry ${entry.logIndex} carries no signature by ${log.origin} (the log the entry claims)`);
+  const candidates = note.signatures.filter((sig) => sig.keyHint.equals(hint));
+  if (candidates.length === 0) {
+    fail('TLOG_CHECKPOINT_INVALID', `the checkpoint of log entry ${entry.logIndex} carries no signature with the key hint ${hint.toString('hex')} of ${log.baseUrl} (the log the entry claims)`);
   }
-  const signed = verifySignatureAsync(algorithmForKey(log.publicKey), Buffer.from(note.body, 'utf8'), log.publicKey, signature.signature);
+  const body = Buffer.from(note.body, 'utf8');
+  const algorithm = algorithmForKey(log.publicKey);
+  const signed = Promise.all(candidates.map((sig) => verifySignatureAsync(algorithm, body, log.publicKey, sig.signature))).then((oks) => oks.some(Boolean));
   if (!checkpoint.rootHash.equals(proof.rootHash) || checkpoint.size !== proof.treeSize) {
     fail('TLOG_CHECKPOINT_INVALID', `the checkpoint (size ${checkpoint.size}) does not match the inclusion proof's tree (size ${proof.treeSize})`);
   }
@@ -68,5 +73,5 @@ export async function verifyInclusionProof(entry: TransparencyLogEntry, log: Tru
     if (err instanceof CoreError) fail('TLOG_INCLUSION_PROOF_INVALID', `the inclusion proof of log entry ${entry.logIndex} does not lead to the checkpoint's root hash: ${err.message}`);
     throw err;
   }
-  if (!(await signed)) fail('TLOG_CHECKPOINT_INVALID', `the checkpoint signature of ${log.origin} does not verify`);
+  if (!(await signed)) fail('TLOG_CHECKPOINT_INVALID', `no checkpoint signature with ${log.baseUrl}'s key hint verifies under its key`);
 }

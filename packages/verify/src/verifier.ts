@@ -6,12 +6,12 @@
 import type { KeyObject } from 'node:crypto';
 import { X509, bundleSignature, loadPublicKey, type Bundle } from '@sigstack/core';
 import { verifyCertificatePath } from './certificate.js';
-import { asVerificationError, fail } from './errors.js';
+import { VerificationError, asVerificationError, fail } from './errors.js';
 import { verifyIdentity, type IdentityPolicy } from './policy.js';
 import { verifyEmbeddedScts } from './sct.js';
 import { verifyContentSignature, verifyDsseSubject } from './signature-check.js';
 import { signedContent, type Artifact } from './signed-content.js';
-import { verifyRfc3161Timestamp } from './timestamps.js';
+import { verifyRfc3161Timestamps } from './timestamps.js';
 import { verifyEntryBody, type Signer } from './tlog-bodies.js';
 import { trustedLogFor, verifyInclusionProof, verifySignedEntryTimestamp } from './tlog.js';
 import { validAt, type TrustMaterial } from './trust-material.js';
@@ -98,15 +98,21 @@ export class Verifier {
 
     // 1. Timestamps: RFC 3161 tokens, and the integrated times that signed entry timestamps vouch for.
     const entries = bundle.tlogEntries.map((entry) => ({ entry, log: settle(Promise.resolve().then(() => trustedLogFor(entry, trust))) }));
-    const tsaTimes = bundle.rfc3161Timestamps.map((token) => settle(verifyRfc3161Timestamp(token, signature, trust)));
+    const tsaTimes = settle(verifyRfc3161Timestamps(bundle.rfc3161Timestamps, signature, trust));
     const setTimes = entries
       .filter(({ entry }) => entry.inclusionPromise)
       .map(({ entry, log }) => settle(unwrap(log).then((l) => verifySignedEntryTimestamp(entry, l))));
     const allTimes = settle(
       (async () => {
-        const times: Date[] = [];
-        for (const t of [...tsaTimes, ...setTimes]) times.push(await unwrap(t));
+        const tsa = await unwrap(tsaTimes);
+        const times: Date[] = [...tsa.times];
+        for (const t of setTimes) times.push(await unwrap(t));
         if (times.length < this.options.timestampThreshold) {
+          // Skipped timestamps explain the shortfall best: report the first one's reason.
+          const [first] = tsa.skipped;
+          if (first instanceof VerificationError) {
+            fail(first.code, `${first.message} (${times.length} verifiable signing time(s), ${this.options.timestampThreshold} required)`);
+          }
           fail('TIMESTAMP_MISSING', `the bundle has ${times.length} verifiable signing time(s) but ${this.options.timestampThreshold} is required: it needs an RFC 3161 timestamp or a log entry with a signed entry timestamp`);
         }
         return times.sort((a, b) => a.getTime() - b.getTime());

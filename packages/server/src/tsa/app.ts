@@ -1,6 +1,7 @@
 // The TSA's HTTP API as sigstore/timestamp-authority's openapi.yaml has it: POST /api/v1/timestamp
 // (DER application/timestamp-query or the JSON form in, DER application/timestamp-reply out) and
-// GET /api/v1/timestamp/certchain (PEM, TSA certificate first). Bodies are bounded (413).
+// GET /api/v1/timestamp/certchain (PEM, TSA certificate first). Bodies are bounded (413); a
+// request the TSA refuses is a 400 (DER: the TimeStampResp rejection; JSON: a JSON error).
 
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
@@ -58,7 +59,15 @@ export function registerTsaRoutes(scope: FastifyInstance, options: TsaRoutesOpti
       throw new ServiceError(415, 'UNSUPPORTED_MEDIA_TYPE', `cannot read a ${type === '' ? 'request without Content-Type' : `${type} request`}: send a DER TimeStampReq as ${TIMESTAMP_QUERY_TYPE}, or the JSON form as application/json`);
     }
     const result = await authority.respond(query);
-    if (result.status === 'rejection') request.log.info({ failure: result.failure, reason: result.message }, 'timestamp request rejected');
+    if (result.status === 'rejection') {
+      // A refused request is a 400, as sigstore's timestamp-authority answers; a DER client still
+      // gets the RFC 3161 TimeStampResp with the rejection status and failInfo (openssl reads it).
+      request.log.info({ failure: result.failure, reason: result.message }, 'timestamp request rejected');
+      if (query.form === 'json') {
+        return reply.code(400).send({ ...errorBody(400, 'TIMESTAMP_REJECTED', result.message), failure: result.failure });
+      }
+      return reply.code(400).header('content-type', TIMESTAMP_REPLY_TYPE).header('cache-control', 'no-store').send(result.der);
+    }
     return reply.code(200).header('content-type', TIMESTAMP_REPLY_TYPE).header('cache-control', 'no-store').send(result.der);
   });
 

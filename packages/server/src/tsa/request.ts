@@ -42,7 +42,13 @@ function invalid(message: string, cause?: unknown): ServiceError {
 export function parseTimestampQueryDer(body: Uint8Array): TimestampQuery {
   if (body.length === 0) throw invalid('the request body is empty: send a DER TimeStampReq (openssl ts -query … -out query.tsq)');
   const bytes = new Uint8Array(body);
-  const decoded = asn1js.fromBER(bytes);
+  let decoded: asn1js.FromBerResult;
+  try {
+    decoded = asn1js.fromBER(bytes);
+  } catch (err) {
+    // asn1js throws on some malformed values (e.g. a UniversalString of odd length).
+    throw invalid(`the request is not a DER TimeStampReq: ${(err as Error).message}`, err);
+  }
   if (decoded.offset === -1 || decoded.result.error) {
     throw invalid(`the request is not a DER TimeStampReq: ${decoded.result.error || 'unreadable ASN.1'}`);
   }
@@ -125,6 +131,9 @@ export function parseTimestampQueryJson(body: Uint8Array | string): TimestampQue
     throw invalid('"artifactHash" is not valid base64: send the digest bytes base64-encoded', err);
   }
   if (typeof doc['hashAlgorithm'] !== 'string' || doc['hashAlgorithm'] === '') throw invalid('"hashAlgorithm" is required: "sha256", "sha384" or "sha512"');
+  // A name is printable ASCII; anything else (e.g. a lone UTF-16 surrogate, which has no UTF-8
+  // form for the rejection's statusString) is not a hash algorithm's name.
+  if (!/^[\x21-\x7e]{1,64}$/.test(doc['hashAlgorithm'])) throw invalid('"hashAlgorithm" must be a hash algorithm\'s name: "sha256", "sha384" or "sha512"');
   const requested = doc['hashAlgorithm'].toLowerCase();
   const known = Object.hasOwn(HASH_OIDS, requested) ? (requested as TimestampHash) : undefined;
 

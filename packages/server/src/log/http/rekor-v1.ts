@@ -12,6 +12,7 @@ import { pkiFormat } from '../pki/index.js';
 import type { AdmissionPool } from '../admission/pool.js';
 import type { LogMetrics } from './metrics.js';
 import { entryId, entryTextScope, rekorV1Entry } from './responses.js';
+import { parseSearchQuery } from './search-query.js';
 import { errorBody } from '../../http-errors.js';
 
 const MAX_RETRIEVE = 10;
@@ -115,20 +116,13 @@ export function registerRekorV1Routes(app: FastifyInstance, log: TransparencyLog
   });
 
   app.post('/api/v1/index/retrieve', async (request) => {
-    const query = (request.body ?? {}) as { hash?: unknown; email?: unknown; publicKey?: unknown; subject?: unknown; operator?: unknown };
+    const query = parseSearchQuery(request.body);
     const keys: string[] = [];
-    if (query.hash !== undefined) {
-      const hash = String(query.hash).toLowerCase();
-      const normalized = hash.includes(':') ? hash : `sha256:${hash}`;
-      if (!/^sha(256|384|512):[0-9a-f]+$/.test(normalized)) throw badRequest('PARAMETER_INVALID', 'hash must be "sha256:<hex>" (or bare hex SHA-256)');
-      keys.push(`hash:${normalized}`);
-    }
-    if (query.email !== undefined) keys.push(`email:${String(query.email).toLowerCase()}`);
-    if (query.subject !== undefined) keys.push(`subject:${String(query.subject)}`);
+    if (query.hash !== undefined) keys.push(`hash:${query.hash}`);
+    if (query.email !== undefined) keys.push(`email:${query.email}`);
+    if (query.subject !== undefined) keys.push(`subject:${query.subject}`);
     if (query.publicKey !== undefined) keys.push(`publicKey:${publicKeyIndexValue(query.publicKey)}`);
-    if (keys.length === 0) throw badRequest('PARAMETER_INVALID', 'search by at least one of hash, email, subject or publicKey');
-    const operator = query.operator === undefined ? 'or' : String(query.operator);
-    if (operator !== 'and' && operator !== 'or') throw badRequest('PARAMETER_INVALID', 'operator must be "and" or "or"');
+    const operator = query.operator;
     const sets = await Promise.all(keys.map((k) => log.search(k)));
     let indexes: number[];
     if (operator === 'and') {
@@ -150,10 +144,7 @@ function leafHashOf(body: Buffer): Buffer {
 }
 
 /** The index value for a searched public key: hex SHA-256 of its canonical encoding. */
-function publicKeyIndexValue(value: unknown): string {
-  const key = (value ?? {}) as { format?: unknown; content?: unknown; url?: unknown };
-  if (key.url !== undefined) throw badRequest('PARAMETER_INVALID', 'publicKey.url is not supported: send the key itself in publicKey.content');
-  if (typeof key.content !== 'string') throw badRequest('PARAMETER_INVALID', 'publicKey.content must be the base64 key');
-  const parsed = pkiFormat(String(key.format ?? 'x509')).parsePublicKey(Buffer.from(key.content, 'base64'));
+function publicKeyIndexValue(key: { format: string; content: string }): string {
+  const parsed = pkiFormat(key.format).parsePublicKey(Buffer.from(key.content, 'base64'));
   return createHash('sha256').update(parsed.canonicalValue()).digest('hex');
 }
