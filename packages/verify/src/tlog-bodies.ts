@@ -41,8 +41,14 @@ function b64(value: unknown, what: string): Buffer {
   }
 }
 
+/**
+ * A recorded value that must be the bundle's. A different signature and a different digest get
+ * their own codes (a tampered signature and a tampered artifact or payload are different stories).
+ */
 function expectEqual(actual: Buffer, expected: Buffer, what: string): void {
-  if (!actual.equals(expected)) fail(MISMATCH, `the log entry's ${what} does not match the bundle: the entry is for something else`);
+  if (actual.equals(expected)) return;
+  const code = what === 'signature' ? 'TLOG_SIGNATURE_MISMATCH' : 'TLOG_DIGEST_MISMATCH';
+  fail(code, `the log entry's ${what} does not match the bundle: the entry is for something else`);
 }
 
 /** A verifier given as base64 of PEM (a certificate or a public key), as Rekor v1 bodies hold it. */
