@@ -148,14 +148,19 @@ export async function writeBundleAttachment(client: RegistryClient, repository: 
   }
   if (pushed.subjectProcessed) return { manifestDigest: pushed.digest };
   const tag = fallbackTag(subject.digest);
-  const existing = await client.getManifest(repository, tag);
-  const { index, changed } = appendToIndex(existing ? parseImageIndex(existing.bytes, `the fallback tag ${tag}`) : undefined, artifact.descriptor);
-  if (changed) {
+  // Read, append, write; then read back, since another signer may have written the tag at the
+  // same moment (distribution has no conditional PUT): if our entry is gone, append again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const existing = await client.getManifest(repository, tag);
+    const { index, changed } = appendToIndex(existing ? parseImageIndex(existing.bytes, `the fallback tag ${tag}`) : undefined, artifact.descriptor);
+    if (!changed) return { manifestDigest: pushed.digest, fallbackTag: tag };
     try {
       await client.putManifest(repository, tag, Buffer.from(JSON.stringify(index), 'utf8'), OCI_INDEX);
     } catch (err) {
       withLegacyHint(err, 'the referrers fallback index');
     }
+    if (attempt === 4) break;
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
   }
   return { manifestDigest: pushed.digest, fallbackTag: tag };
 }
@@ -169,12 +174,21 @@ export async function writeLegacyAttachment(
   layer: { mediaType: string; data: Buffer; annotations: Record<string, string> },
 ): Promise<{ tag: string; layers: number }> {
   const tag = legacyTag(digest, kind);
-  const existing = await client.getManifest(repository, tag);
   const descriptor: Descriptor = { ...descriptorFor(layer.mediaType, layer.data), annotations: layer.annotations };
-  const built = legacyManifest(existing ? parseImageManifest(existing.bytes, tag) : undefined, descriptor);
-  await Promise.all([client.putBlob(repository, layer.data), client.putBlob(repository, built.config)]);
-  await client.putManifest(repository, tag, built.manifest, OCI_MANIFEST);
-  return { tag, layers: (JSON.parse(built.manifest.toString('utf8')) as { layers: unknown[] }).layers.length };
+  await client.putBlob(repository, layer.data);
+  let layers = 0;
+  // As for the fallback tag: append, write, read back (a concurrent signer may have replaced it).
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const existing = await client.getManifest(repository, tag);
+    const built = legacyManifest(existing ? parseImageManifest(existing.bytes, tag) : undefined, descriptor);
+    layers = (JSON.parse(built.manifest.toString('utf8')) as { layers: unknown[] }).layers.length;
+    if (!built.added) break;
+    await client.putBlob(repository, built.config);
+    await client.putManifest(repository, tag, built.manifest, OCI_MANIFEST);
+    if (attempt === 4) break;
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
+  }
+  return { tag, layers };
 }
 
 export { ANNOTATION };
