@@ -117,6 +117,15 @@ test('keyless, bundle layout: the tag is resolved and its digest signed; verify 
   const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
   assert.equal(statement.predicateType, 'https://sigstore.dev/cosign/sign/v1');
   assert.deepEqual(statement.subject[0].digest, { sha256: image.digest.slice(7) });
+  // sigstore-js accepts the bundle as pushed.
+  const sigstoreVerify = require('@sigstore/verify');
+  const { TrustedRoot } = require('@sigstore/protobuf-specs');
+  const trust = sigstoreVerify.toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(readFileSync(stack.files.trustedRoot, 'utf8'))));
+  const signer = new sigstoreVerify.Verifier(trust).verify(sigstoreVerify.toSignedEntity(require('@sigstore/bundle').bundleFromJSON(bundle)), {
+    subjectAlternativeName: EMAIL,
+    extensions: { issuer: stack.urls.oidc },
+  });
+  assert.ok(signer.identity);
 
   // A second signature is appended to the fallback index.
   await ok(['sign', `${open.host}/apps/web@${image.digest}`, ...keyless]);

@@ -132,8 +132,11 @@ test('Docker token auth: the Bearer challenge is answered by the token server wi
 });
 
 test('plain HTTP only for loopback registries unless --allow-insecure-registry', async () => {
-  const client = new RegistryClient('registry.invalid:5000', { dockerConfig: false });
+  // 0.0.0.0 is this machine but not a loopback name: HTTPS only, so the plain-HTTP port is refused.
+  const client = new RegistryClient(`0.0.0.0:${open.host.split(':')[1]}`, { dockerConfig: false });
   await assert.rejects(client.getManifest('a/b', 'v1'), (e: OciError) => e.code === 'REGISTRY_UNREACHABLE' && /allow-insecure-registry/.test(e.message));
+  const insecure = new RegistryClient(`0.0.0.0:${open.host.split(':')[1]}`, { dockerConfig: false, allowInsecure: true });
+  assert.equal(await insecure.getManifest('a/b', 'v1'), undefined, 'with allowInsecure, plain HTTP is used');
   const missing = new RegistryClient(open.host, { dockerConfig: false });
   await assert.rejects(resolveImage(missing, parseImageReference(`${open.host}/demo/none:v1`)), (e: OciError) => e.code === 'IMAGE_NOT_FOUND' && e.status === 404);
 });
