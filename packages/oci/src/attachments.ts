@@ -38,7 +38,7 @@ export async function resolveImage(source: ImageSource, ref: ImageReference): Pr
   const reference = ref.digest ?? ref.tag ?? 'latest';
   const manifest = await source.getManifest(ref.repository, reference);
   if (!manifest) {
-    throw new OciError('IMAGE_NOT_FOUND', `${source.describe(ref.repository)}: no image ${reference}`, { registry: ref.registry, repository: ref.repository, status: 404 });
+    throw new OciError('IMAGE_NOT_FOUND', `${source.describe(ref.repository)}: no image ${reference} (404)`, { registry: ref.registry, repository: ref.repository, status: 404 });
   }
   return { digest: manifest.digest, descriptor: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length } };
 }

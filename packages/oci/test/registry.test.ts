@@ -24,6 +24,8 @@ import {
   writeBundleAttachment,
   writeLegacyAttachment,
   SIMPLE_SIGNING_MEDIA_TYPE,
+  OCI_INDEX,
+  OCI_MANIFEST,
 } from '../src/index.js';
 import { pushImage, startRegistry, type RegistryProcess } from './helpers.js';
 
@@ -92,6 +94,20 @@ test('bundle layout on distribution 2.8: no referrers API, so the fallback tag i
   const found = await readBundleAttachments(client, 'demo/app', image.digest);
   assert.deepEqual(found.map((f) => f.bundle.toString()), [first.toString(), second.toString()]);
   assert.ok(found.every((f) => f.foundVia === 'fallback tag'));
+});
+
+test('a multi-platform index is an image too: its digest is resolved and it is the subject', async () => {
+  const client = new RegistryClient(open.host, { dockerConfig: false });
+  const image = await pushImage(client, 'demo/multi', 'amd64');
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: image.digest, size: image.manifest.length, platform: { os: 'linux', architecture: 'amd64' } }] }));
+  await client.putManifest('demo/multi', 'v1', index, OCI_INDEX);
+  const resolved = await resolveImage(client, parseImageReference(`${open.host}/demo/multi:v1`));
+  assert.equal(resolved.descriptor.mediaType, OCI_INDEX);
+  assert.notEqual(resolved.digest, image.digest);
+  await writeBundleAttachment(client, 'demo/multi', resolved.descriptor, Buffer.from('{"bundle":"index"}'), {});
+  const found = await readBundleAttachments(client, 'demo/multi', resolved.digest);
+  assert.equal(found.length, 1);
+  assert.equal((await readBundleAttachments(client, 'demo/multi', image.digest)).length, 0, 'the platform manifest has its own attachments');
 });
 
 test('legacy layout: layers are appended to the .sig tag', async () => {
