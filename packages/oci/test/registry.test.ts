@@ -32,13 +32,14 @@ import { pushImage, startRegistry, type RegistryProcess } from './helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-oci-'));
 let open: RegistryProcess;
 let guarded: RegistryProcess;
+let tls: RegistryProcess;
 
 before(async () => {
-  [open, guarded] = await Promise.all([startRegistry(join(dir, 'open')), startRegistry(join(dir, 'guarded'), { tokenAuth: true })]);
+  [open, guarded, tls] = await Promise.all([startRegistry(join(dir, 'open')), startRegistry(join(dir, 'guarded'), { tokenAuth: true }), startRegistry(join(dir, 'tls'), { tls: true })]);
 });
 
 after(async () => {
-  await Promise.all([open?.close(), guarded?.close()]);
+  await Promise.all([open?.close(), guarded?.close(), tls?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -155,4 +156,12 @@ test('plain HTTP only for loopback registries unless --allow-insecure-registry',
   assert.equal(await insecure.getManifest('a/b', 'v1'), undefined, 'with allowInsecure, plain HTTP is used');
   const missing = new RegistryClient(open.host, { dockerConfig: false });
   await assert.rejects(resolveImage(missing, parseImageReference(`${open.host}/demo/none:v1`)), (e: OciError) => e.code === 'IMAGE_NOT_FOUND' && e.status === 404);
+});
+
+test('HTTPS: an untrusted certificate is REGISTRY_TLS_UNTRUSTED (not a fall back to HTTP); --allow-insecure-registry skips the check', async () => {
+  const strict = new RegistryClient(tls.host, { dockerConfig: false });
+  await assert.rejects(strict.getManifest('demo/tls', 'v1'), (e: OciError) => e.code === 'REGISTRY_TLS_UNTRUSTED' && /NODE_EXTRA_CA_CERTS/.test(e.message));
+  const insecure = new RegistryClient(tls.host, { dockerConfig: false, allowInsecure: true });
+  const image = await pushImage(insecure, 'demo/tls', 'v1');
+  assert.equal((await resolveImage(insecure, parseImageReference(`${tls.host}/demo/tls:v1`))).digest, image.digest);
 });
