@@ -151,6 +151,7 @@ export async function writeBundleAttachment(client: RegistryClient, repository: 
   // Read, append, write; then read back, since another signer may have written the tag at the
   // same moment (distribution has no conditional PUT): if our entry is gone, append again.
   for (let attempt = 0; attempt < 5; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     const existing = await client.getManifest(repository, tag);
     const { index, changed } = appendToIndex(existing ? parseImageIndex(existing.bytes, `the fallback tag ${tag}`) : undefined, artifact.descriptor);
     if (!changed) return { manifestDigest: pushed.digest, fallbackTag: tag };
@@ -159,8 +160,6 @@ export async function writeBundleAttachment(client: RegistryClient, repository: 
     } catch (err) {
       withLegacyHint(err, 'the referrers fallback index');
     }
-    if (attempt === 4) break;
-    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
   }
   return { manifestDigest: pushed.digest, fallbackTag: tag };
 }
@@ -179,14 +178,13 @@ export async function writeLegacyAttachment(
   let layers = 0;
   // As for the fallback tag: append, write, read back (a concurrent signer may have replaced it).
   for (let attempt = 0; attempt < 5; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     const existing = await client.getManifest(repository, tag);
     const built = legacyManifest(existing ? parseImageManifest(existing.bytes, tag) : undefined, descriptor);
     layers = (JSON.parse(built.manifest.toString('utf8')) as { layers: unknown[] }).layers.length;
     if (!built.added) break;
     await client.putBlob(repository, built.config);
     await client.putManifest(repository, tag, built.manifest, OCI_MANIFEST);
-    if (attempt === 4) break;
-    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
   }
   return { tag, layers };
 }
