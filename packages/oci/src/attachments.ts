@@ -118,6 +118,13 @@ export async function readAttachments(source: ImageSource, repository: string, d
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+const APPEND_ATTEMPTS = 8;
+
+/** The pause before reading an appended tag back: long enough for a concurrent write to land. */
+function settle(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 25 * attempt));
+}
+
 export interface WrittenBundle {
   manifestDigest: string;
   /** Whether the fallback tag was written (the registry did not index the subject itself). */
@@ -148,10 +155,10 @@ export async function writeBundleAttachment(client: RegistryClient, repository: 
   }
   if (pushed.subjectProcessed) return { manifestDigest: pushed.digest };
   const tag = fallbackTag(subject.digest);
-  // Read, append, write; then read back, since another signer may have written the tag at the
-  // same moment (distribution has no conditional PUT): if our entry is gone, append again.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+  // Read, append, write; then, a moment later, read back, since another signer may have written
+  // the tag at the same time (distribution has no conditional PUT): if our entry is gone, again.
+  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+    if (attempt > 0) await settle(attempt);
     const existing = await client.getManifest(repository, tag);
     const { index, changed } = appendToIndex(existing ? parseImageIndex(existing.bytes, `the fallback tag ${tag}`) : undefined, artifact.descriptor);
     if (!changed) return { manifestDigest: pushed.digest, fallbackTag: tag };
@@ -177,8 +184,8 @@ export async function writeLegacyAttachment(
   await client.putBlob(repository, layer.data);
   let layers = 0;
   // As for the fallback tag: append, write, read back (a concurrent signer may have replaced it).
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+    if (attempt > 0) await settle(attempt);
     const existing = await client.getManifest(repository, tag);
     const built = legacyManifest(existing ? parseImageManifest(existing.bytes, tag) : undefined, descriptor);
     layers = (JSON.parse(built.manifest.toString('utf8')) as { layers: unknown[] }).layers.length;

@@ -178,8 +178,22 @@ export class RegistryClient implements ImageSource {
     this.authorizations.set(scope, `Bearer ${token}`);
   }
 
-  /** A request with authentication: on a 401, answer the challenge once and retry. */
+  /**
+   * A request with authentication (on a 401, answer the challenge once and retry); a request that
+   * is safe to repeat (GET, HEAD, a manifest PUT) is retried on a 5xx, which registries answer
+   * transiently (distribution's filesystem store does while a tag is being rewritten).
+   */
   private async request(repository: string, init: RequestInit): Promise<TransportResponse> {
+    const repeatable = init.method === 'GET' || init.method === 'HEAD' || (init.method === 'PUT' && init.path.includes('/manifests/'));
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.authenticated(repository, init);
+      if (!repeatable || response.status < 500 || attempt === 3) return response;
+      response.discard();
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+
+  private async authenticated(repository: string, init: RequestInit): Promise<TransportResponse> {
     const push = init.push === true;
     const headers = (): Record<string, string> => {
       const h: Record<string, string> = { 'user-agent': USER_AGENT, ...init.headers };
