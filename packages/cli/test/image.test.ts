@@ -99,7 +99,10 @@ after(async () => {
 });
 
 test('keyless, bundle layout: the tag is resolved and its digest signed; verify and tree find it through the fallback tag', async () => {
-  const image = await helpers.pushImage(client(), 'apps/web', 'v1');
+  // The image: an OCI layout on disk, pushed by skopeo.
+  const layoutDigest = helpers.writeOciLayout(join(dir, 'web-layout'), 'v1');
+  helpers.skopeoPush(join(dir, 'web-layout'), 'v1', `${open.host}/apps/web:v1`);
+  const image = { digest: layoutDigest };
   const ref = `${open.host}/apps/web:v1`;
   const signed = await ok(['sign', ref, ...keyless]);
   assert.match(signed.stderr, new RegExp(`Resolved ${open.host}/apps/web:v1 to ${image.digest}: signing the digest`));

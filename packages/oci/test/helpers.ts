@@ -163,3 +163,27 @@ export async function pushImage(client: RegistryClient, repository: string, tag:
   const pushed = await client.putManifest(repository, tag, manifest, OCI_MANIFEST);
   return { digest: pushed.digest, manifest, layer };
 }
+
+/** Writes an OCI image layout on disk (one layer of `content`) and answers its manifest digest. */
+export function writeOciLayout(dir: string, tag: string, content = `hello ${randomUUID()}\n`): string {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (data: Buffer) => {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    writeFileSync(join(blobs, digest.slice(7)), data);
+    return digest;
+  };
+  const layer = Buffer.from(content, 'utf8');
+  const config = documentBytes({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [put(layer)] }, config: {} });
+  put(config);
+  const manifest = documentBytes({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptorFor(OCI_IMAGE_CONFIG, config), layers: [descriptorFor('application/vnd.oci.image.layer.v1.tar', layer)] });
+  const digest = put(manifest);
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), documentBytes({ schemaVersion: 2, manifests: [{ mediaType: OCI_MANIFEST, digest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }] }));
+  return digest;
+}
+
+/** Pushes an OCI layout's tag to a plain-HTTP loopback registry with skopeo (an independent client). */
+export function skopeoPush(layout: string, tag: string, destination: string): void {
+  execFileSync('skopeo', ['copy', '--insecure-policy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${destination}`], { stdio: 'pipe' });
+}
