@@ -40,6 +40,7 @@ const helpers = (await import(new URL('../../../oci/dist/test/helpers.js', impor
 let stack: stackModule.Stack;
 let open: OciHelpers.RegistryProcess;
 let guarded: OciHelpers.RegistryProcess;
+let secure: OciHelpers.RegistryProcess;
 let token: string;
 let keyless: string[];
 let identity: string[];
@@ -77,10 +78,11 @@ async function refused(args: string[], code: string, env?: NodeJS.ProcessEnv): P
 const client = () => new RegistryClient(open.host, { dockerConfig: false });
 
 before(async () => {
-  [stack, open, guarded] = await Promise.all([
+  [stack, open, guarded, secure] = await Promise.all([
     stackModule.startStack({ dir: join(dir, 'stack'), port: 0, admissionWorkers: 0, warn: () => {} }),
     helpers.startRegistry(join(dir, 'registry')),
     helpers.startRegistry(join(dir, 'guarded'), { tokenAuth: true }),
+    helpers.startRegistry(join(dir, 'secure'), { tls: true }),
   ]);
   const response = await fetch(`${stack.urls.oidc}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL }) });
   token = ((await response.json()) as { id_token: string }).id_token;
@@ -92,12 +94,15 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([stack?.close(), open?.close(), guarded?.close()]);
+  await Promise.all([stack?.close(), open?.close(), guarded?.close(), secure?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
 test('keyless, bundle layout: the tag is resolved and its digest signed; verify and tree find it through the fallback tag', async () => {
-  const image = await helpers.pushImage(client(), 'apps/web', 'v1');
+  // The image: an OCI layout on disk, pushed by skopeo.
+  const layoutDigest = helpers.writeOciLayout(join(dir, 'web-layout'), 'v1');
+  helpers.skopeoPush(join(dir, 'web-layout'), 'v1', `${open.host}/apps/web:v1`);
+  const image = { digest: layoutDigest };
   const ref = `${open.host}/apps/web:v1`;
   const signed = await ok(['sign', ref, ...keyless]);
   assert.match(signed.stderr, new RegExp(`Resolved ${open.host}/apps/web:v1 to ${image.digest}: signing the digest`));
@@ -117,6 +122,15 @@ test('keyless, bundle layout: the tag is resolved and its digest signed; verify 
   const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
   assert.equal(statement.predicateType, 'https://sigstore.dev/cosign/sign/v1');
   assert.deepEqual(statement.subject[0].digest, { sha256: image.digest.slice(7) });
+  // sigstore-js accepts the bundle as pushed.
+  const sigstoreVerify = require('@sigstore/verify');
+  const { TrustedRoot } = require('@sigstore/protobuf-specs');
+  const trust = sigstoreVerify.toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(readFileSync(stack.files.trustedRoot, 'utf8'))));
+  const signer = new sigstoreVerify.Verifier(trust).verify(sigstoreVerify.toSignedEntity(require('@sigstore/bundle').bundleFromJSON(bundle)), {
+    subjectAlternativeName: EMAIL,
+    extensions: { issuer: stack.urls.oidc },
+  });
+  assert.ok(signer.identity);
 
   // A second signature is appended to the fallback index.
   await ok(['sign', `${open.host}/apps/web@${image.digest}`, ...keyless]);
@@ -259,6 +273,15 @@ test('Docker token auth: sign and verify with --registry-username/--registry-pas
   assert.ok(auth.requests.includes('repository:private/app:pull,push') && auth.requests.includes('repository:private/app:pull'));
   const anonymous = await refused(['verify', ref, ...identity], 'REGISTRY_AUTH_FAILED');
   assert.match(anonymous.stderr, new RegExp(`registry ${guarded.host}, repository private/app: .*401`));
+});
+
+test('HTTPS registry: trusted through NODE_EXTRA_CA_CERTS, refused untrusted, or unchecked with --allow-insecure-registry', async () => {
+  await helpers.pushImage(new RegistryClient(secure.host, { dockerConfig: false, allowInsecure: true }), 'apps/tls', 'v1');
+  const ref = `${secure.host}/apps/tls:v1`;
+  await ok(['sign', ref, ...keyless], { NODE_EXTRA_CA_CERTS: secure.certificate! });
+  await refused(['verify', ref, ...identity], 'REGISTRY_TLS_UNTRUSTED');
+  const verified = await ok(['verify', ref, ...identity, '--allow-insecure-registry']);
+  assert.equal(JSON.parse(verified.stdout).length, 1);
 });
 
 test('skopeo copy (use-sigstore-attachments) carries the .sig across; the copy and a dir: export verify, the latter offline', async () => {

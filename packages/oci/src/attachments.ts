@@ -38,7 +38,7 @@ export async function resolveImage(source: ImageSource, ref: ImageReference): Pr
   const reference = ref.digest ?? ref.tag ?? 'latest';
   const manifest = await source.getManifest(ref.repository, reference);
   if (!manifest) {
-    throw new OciError('IMAGE_NOT_FOUND', `${source.describe(ref.repository)}: no image ${reference}`, { registry: ref.registry, repository: ref.repository, status: 404 });
+    throw new OciError('IMAGE_NOT_FOUND', `${source.describe(ref.repository)}: no image ${reference} (404)`, { registry: ref.registry, repository: ref.repository, status: 404 });
   }
   return { digest: manifest.digest, descriptor: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length } };
 }
@@ -118,6 +118,13 @@ export async function readAttachments(source: ImageSource, repository: string, d
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+const APPEND_ATTEMPTS = 8;
+
+/** The pause before reading an appended tag back: long enough for a concurrent write to land. */
+function settle(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 25 * attempt));
+}
+
 export interface WrittenBundle {
   manifestDigest: string;
   /** Whether the fallback tag was written (the registry did not index the subject itself). */
@@ -148,9 +155,13 @@ export async function writeBundleAttachment(client: RegistryClient, repository: 
   }
   if (pushed.subjectProcessed) return { manifestDigest: pushed.digest };
   const tag = fallbackTag(subject.digest);
-  const existing = await client.getManifest(repository, tag);
-  const { index, changed } = appendToIndex(existing ? parseImageIndex(existing.bytes, `the fallback tag ${tag}`) : undefined, artifact.descriptor);
-  if (changed) {
+  // Read, append, write; then, a moment later, read back, since another signer may have written
+  // the tag at the same time (distribution has no conditional PUT): if our entry is gone, again.
+  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+    if (attempt > 0) await settle(attempt);
+    const existing = await client.getManifest(repository, tag);
+    const { index, changed } = appendToIndex(existing ? parseImageIndex(existing.bytes, `the fallback tag ${tag}`) : undefined, artifact.descriptor);
+    if (!changed) return { manifestDigest: pushed.digest, fallbackTag: tag };
     try {
       await client.putManifest(repository, tag, Buffer.from(JSON.stringify(index), 'utf8'), OCI_INDEX);
     } catch (err) {
@@ -169,12 +180,20 @@ export async function writeLegacyAttachment(
   layer: { mediaType: string; data: Buffer; annotations: Record<string, string> },
 ): Promise<{ tag: string; layers: number }> {
   const tag = legacyTag(digest, kind);
-  const existing = await client.getManifest(repository, tag);
   const descriptor: Descriptor = { ...descriptorFor(layer.mediaType, layer.data), annotations: layer.annotations };
-  const built = legacyManifest(existing ? parseImageManifest(existing.bytes, tag) : undefined, descriptor);
-  await Promise.all([client.putBlob(repository, layer.data), client.putBlob(repository, built.config)]);
-  await client.putManifest(repository, tag, built.manifest, OCI_MANIFEST);
-  return { tag, layers: (JSON.parse(built.manifest.toString('utf8')) as { layers: unknown[] }).layers.length };
+  await client.putBlob(repository, layer.data);
+  let layers = 0;
+  // As for the fallback tag: append, write, read back (a concurrent signer may have replaced it).
+  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+    if (attempt > 0) await settle(attempt);
+    const existing = await client.getManifest(repository, tag);
+    const built = legacyManifest(existing ? parseImageManifest(existing.bytes, tag) : undefined, descriptor);
+    layers = (JSON.parse(built.manifest.toString('utf8')) as { layers: unknown[] }).layers.length;
+    if (!built.added) break;
+    await client.putBlob(repository, built.config);
+    await client.putManifest(repository, tag, built.manifest, OCI_MANIFEST);
+  }
+  return { tag, layers };
 }
 
 export { ANNOTATION };

@@ -9,6 +9,7 @@ import { dockerConfigCredentials, parseChallenge, type Credentials } from './cre
 import { MANIFEST_ACCEPT, OCI_INDEX, parseImageIndex, type ImageIndex } from './manifests.js';
 import { isLoopbackRegistry, registryApiHost } from './reference.js';
 import type { FetchedManifest, ImageSource } from './source.js';
+import { Transport, type TransportResponse } from './transport.js';
 
 export const USER_AGENT = 'sigstack-oci/0.1.0';
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -19,7 +20,7 @@ export interface RegistryOptions {
   credentials?: Credentials;
   /** Docker's config file to read credentials from (default $DOCKER_CONFIG or ~/.docker); false: none. */
   dockerConfig?: string | false;
-  /** Plain HTTP for a registry that is not on loopback (--allow-insecure-registry). */
+  /** Plain HTTP, and HTTPS without certificate checks, for any registry (--allow-insecure-registry). */
   allowInsecure?: boolean;
 }
 
@@ -49,15 +50,8 @@ function causeOf(err: unknown): string {
   return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
 }
 
-async function readLimited(response: Response, max: number, what: string): Promise<Buffer> {
-  const length = Number(response.headers.get('content-length') ?? '0');
-  if (length > max) {
-    await response.body?.cancel();
-    throw new OciError('RESPONSE_TOO_LARGE', `${what} is ${length} bytes, more than the ${max} allowed`);
-  }
-  const body = Buffer.from(await response.arrayBuffer());
-  if (body.length > max) throw new OciError('RESPONSE_TOO_LARGE', `${what} is more than the ${max} bytes allowed`);
-  return body;
+function readLimited(response: TransportResponse, max: number, what: string): Promise<Buffer> {
+  return response.read(max, what);
 }
 
 export class RegistryClient implements ImageSource {
@@ -66,6 +60,7 @@ export class RegistryClient implements ImageSource {
   private readonly credentials: Credentials | undefined;
   /** Authorization header values by scope ("" for basic auth). */
   private readonly authorizations = new Map<string, string>();
+  private readonly transport: Transport;
 
   constructor(
     readonly registry: string,
@@ -73,6 +68,7 @@ export class RegistryClient implements ImageSource {
   ) {
     this.host = registryApiHost(registry);
     this.credentials = options.credentials ?? (options.dockerConfig === false ? undefined : dockerConfigCredentials(registry, options.dockerConfig));
+    this.transport = new Transport(options.allowInsecure === true, TIMEOUT_MS);
   }
 
   describe(repository: string): string {
@@ -87,10 +83,10 @@ export class RegistryClient implements ImageSource {
     return isLoopbackRegistry(this.registry) || this.options.allowInsecure === true;
   }
 
-  /** fetch over the registry's scheme: HTTPS first; HTTP when HTTPS cannot connect and HTTP is allowed. */
-  private async send(repository: string, init: RequestInit, headers: Record<string, string>): Promise<Response> {
+  /** A request over the registry's scheme: HTTPS first; HTTP when HTTPS cannot connect and HTTP is allowed. */
+  private async send(repository: string, init: RequestInit, headers: Record<string, string>): Promise<TransportResponse> {
     const attempt = (scheme: 'https' | 'http') =>
-      fetch(`${scheme}://${this.host}${init.path}`, { method: init.method, headers, ...(init.body ? { body: init.body as unknown as BodyInit } : {}), redirect: 'follow', signal: AbortSignal.timeout(TIMEOUT_MS) });
+      this.transport.send({ url: new URL(`${scheme}://${this.host}${init.path}`), method: init.method, headers, ...(init.body ? { body: init.body } : {}) });
     if (this.scheme) {
       try {
         return await attempt(this.scheme);
@@ -103,6 +99,11 @@ export class RegistryClient implements ImageSource {
       this.scheme = 'https';
       return response;
     } catch (httpsError) {
+      // A registry speaking TLS with a certificate we do not trust: say so (HTTP would not help).
+      const code = (httpsError as { code?: unknown }).code;
+      if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/.test(code)) {
+        throw this.fail('REGISTRY_TLS_UNTRUSTED', repository, `the TLS certificate of https://${this.host} is not trusted (${code}): trust its CA (NODE_EXTRA_CA_CERTS=ca.pem) or pass --allow-insecure-registry to skip the check`, undefined, httpsError);
+      }
       if (!this.httpAllowed()) {
         throw this.fail('REGISTRY_UNREACHABLE', repository, `cannot reach https://${this.host}: ${causeOf(httpsError)} (plain HTTP is used only for loopback registries or with --allow-insecure-registry)`, undefined, httpsError);
       }
@@ -156,9 +157,9 @@ export class RegistryClient implements ImageSource {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     const basic = this.basicAuthorization();
     if (basic) headers.authorization = basic;
-    let response: Response;
+    let response: TransportResponse;
     try {
-      response = await fetch(url, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      response = await this.transport.send({ url, method: 'GET', headers });
     } catch (err) {
       throw this.fail('REGISTRY_AUTH_FAILED', repository, `the token server ${realm} is unreachable: ${causeOf(err)}`, undefined, err);
     }
@@ -177,8 +178,22 @@ export class RegistryClient implements ImageSource {
     this.authorizations.set(scope, `Bearer ${token}`);
   }
 
-  /** A request with authentication: on a 401, answer the challenge once and retry. */
-  private async request(repository: string, init: RequestInit): Promise<Response> {
+  /**
+   * A request with authentication (on a 401, answer the challenge once and retry); a request that
+   * is safe to repeat (GET, HEAD, a manifest PUT) is retried on a 5xx, which registries answer
+   * transiently (distribution's filesystem store does while a tag is being rewritten).
+   */
+  private async request(repository: string, init: RequestInit): Promise<TransportResponse> {
+    const repeatable = init.method === 'GET' || init.method === 'HEAD' || (init.method === 'PUT' && init.path.includes('/manifests/'));
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.authenticated(repository, init);
+      if (!repeatable || response.status < 500 || attempt === 3) return response;
+      response.discard();
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+
+  private async authenticated(repository: string, init: RequestInit): Promise<TransportResponse> {
     const push = init.push === true;
     const headers = (): Record<string, string> => {
       const h: Record<string, string> = { 'user-agent': USER_AGENT, ...init.headers };
@@ -188,8 +203,8 @@ export class RegistryClient implements ImageSource {
     };
     let response = await this.send(repository, init, headers());
     if (response.status === 401) {
-      const challenge = response.headers.get('www-authenticate');
-      await response.body?.cancel();
+      const challenge = response.header('www-authenticate') ?? null;
+      response.discard();
       await this.authorize(repository, push, challenge);
       response = await this.send(repository, init, headers());
       if (response.status === 401) {
@@ -204,7 +219,7 @@ export class RegistryClient implements ImageSource {
     return response;
   }
 
-  private async unexpected(repository: string, init: RequestInit, response: Response, code = 'REGISTRY_ERROR'): Promise<OciError> {
+  private async unexpected(repository: string, init: RequestInit, response: TransportResponse, code = 'REGISTRY_ERROR'): Promise<OciError> {
     const body = await readLimited(response, 64 * 1024, 'the answer').catch(() => Buffer.alloc(0));
     return this.fail(code, repository, `${init.method} ${init.path} answered ${response.status}: ${errorDetail(body)}`, response.status);
   }
@@ -213,7 +228,7 @@ export class RegistryClient implements ImageSource {
     const init = { method: 'GET', path: `/v2/${repository}/manifests/${reference}`, headers: { accept: MANIFEST_ACCEPT } };
     const response = await this.request(repository, init);
     if (response.status === 404) {
-      await response.body?.cancel();
+      response.discard();
       return undefined;
     }
     if (response.status !== 200) throw await this.unexpected(repository, init, response);
@@ -222,7 +237,7 @@ export class RegistryClient implements ImageSource {
     if (reference.startsWith('sha256:') && reference !== digest) {
       throw this.fail('MANIFEST_DIGEST_MISMATCH', repository, `the manifest served for ${reference} has digest ${digest}`);
     }
-    const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(bytes);
+    const mediaType = (response.header('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(bytes);
     return { bytes, mediaType, digest };
   }
 
@@ -231,15 +246,15 @@ export class RegistryClient implements ImageSource {
     const init = { method: 'PUT', path: `/v2/${repository}/manifests/${reference}`, headers: { 'content-type': mediaType }, body: bytes, push: true };
     const response = await this.request(repository, init);
     if (response.status !== 201 && response.status !== 200) throw await this.unexpected(repository, init, response, 'REGISTRY_REJECTED_MANIFEST');
-    await response.body?.cancel();
+    response.discard();
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    return { digest, subjectProcessed: response.headers.has('oci-subject') };
+    return { digest, subjectProcessed: response.header('oci-subject') !== undefined };
   }
 
   async hasBlob(repository: string, digest: string): Promise<boolean> {
     const init = { method: 'HEAD', path: `/v2/${repository}/blobs/${digest}`, push: true };
     const response = await this.request(repository, init);
-    await response.body?.cancel();
+    response.discard();
     if (response.status === 200) return true;
     if (response.status === 404) return false;
     throw await this.unexpected(repository, init, response);
@@ -252,8 +267,8 @@ export class RegistryClient implements ImageSource {
     const start = { method: 'POST', path: `/v2/${repository}/blobs/uploads/`, push: true };
     const started = await this.request(repository, start);
     if (started.status !== 202) throw await this.unexpected(repository, start, started);
-    await started.body?.cancel();
-    const location = started.headers.get('location');
+    started.discard();
+    const location = started.header('location');
     if (!location) throw this.fail('REGISTRY_ERROR', repository, 'the blob upload answered no Location');
     const url = new URL(location, `${this.scheme}://${this.host}`);
     url.searchParams.set('digest', digest);
@@ -261,7 +276,7 @@ export class RegistryClient implements ImageSource {
     const put = { method: 'PUT', path: `${url.pathname}${url.search}`, headers: { 'content-type': 'application/octet-stream' }, body: data, push: true };
     const done = await this.request(repository, put);
     if (done.status !== 201) throw await this.unexpected(repository, put, done);
-    await done.body?.cancel();
+    done.discard();
     return digest;
   }
 
@@ -280,11 +295,11 @@ export class RegistryClient implements ImageSource {
     const response = await this.request(repository, init);
     // No referrers API (distribution ≤ 2.8 and others): 404, 400, 405 or 406; the fallback tag then.
     if ([400, 404, 405, 406].includes(response.status)) {
-      await response.body?.cancel();
+      response.discard();
       return undefined;
     }
     if (response.status !== 200) throw await this.unexpected(repository, init, response);
-    const type = response.headers.get('content-type') ?? '';
+    const type = response.header('content-type') ?? '';
     const bytes = await readLimited(response, MAX_MANIFEST_BYTES, 'the referrers index');
     if (!type.startsWith(OCI_INDEX)) return undefined;
     return parseImageIndex(bytes, `the referrers of ${digest}`);

@@ -5,7 +5,8 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export async function freePort(): Promise<number> {
 export interface RegistryProcess {
   /** host:port, what image references name. */
   host: string;
+  /** With `tls`: the registry's self-signed certificate (PEM file). */
+  certificate?: string;
   storage: string;
   token?: TokenServer;
   close(): Promise<void>;
@@ -84,7 +87,7 @@ async function startTokenServer(dir: string, service: string, issuer: string): P
 }
 
 /** Starts docker-registry on a free loopback port; `tokenAuth`: behind a token server. */
-export async function startRegistry(dir: string, options: { tokenAuth?: boolean } = {}): Promise<RegistryProcess> {
+export async function startRegistry(dir: string, options: { tokenAuth?: boolean; tls?: boolean } = {}): Promise<RegistryProcess> {
   mkdirSync(dir, { recursive: true });
   const storage = join(dir, 'storage');
   const port = await freePort();
@@ -95,10 +98,17 @@ export async function startRegistry(dir: string, options: { tokenAuth?: boolean 
     token = started.server;
     auth = `auth:\n  token:\n    realm: ${token.url}/token\n    service: sigstack-test-registry\n    issuer: sigstack-test-issuer\n    rootcertbundle: ${started.certPath}\n`;
   }
+  let tls = '';
+  if (options.tls) {
+    const keyPath = join(dir, 'tls.key');
+    const certPath = join(dir, 'tls.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath, '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1'], { stdio: 'ignore' });
+    tls = `  tls:\n    certificate: ${certPath}\n    key: ${keyPath}\n`;
+  }
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tls}${auth}`,
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -106,19 +116,21 @@ export async function startRegistry(dir: string, options: { tokenAuth?: boolean 
   const host = `127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    try {
-      const response = await fetch(`http://${host}/v2/`);
-      await response.body?.cancel();
-      if (response.status === 200 || response.status === 401) break;
-    } catch {
-      // not up yet
-    }
+    const status = await new Promise<number>((resolve) => {
+      const req = (options.tls ? httpsGet : httpGet)(`${options.tls ? 'https' : 'http'}://${host}/v2/`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve(0));
+    });
+    if (status === 200 || status === 401) break;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`docker-registry did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     host,
     storage,
+    ...(options.tls ? { certificate: join(dir, 'tls.crt') } : {}),
     ...(token ? { token } : {}),
     close: async () => {
       const exited = new Promise((r) => child.once('exit', r));
@@ -150,4 +162,28 @@ export async function pushImage(client: RegistryClient, repository: string, tag:
   });
   const pushed = await client.putManifest(repository, tag, manifest, OCI_MANIFEST);
   return { digest: pushed.digest, manifest, layer };
+}
+
+/** Writes an OCI image layout on disk (one layer of `content`) and answers its manifest digest. */
+export function writeOciLayout(dir: string, tag: string, content = `hello ${randomUUID()}\n`): string {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (data: Buffer) => {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    writeFileSync(join(blobs, digest.slice(7)), data);
+    return digest;
+  };
+  const layer = Buffer.from(content, 'utf8');
+  const config = documentBytes({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [put(layer)] }, config: {} });
+  put(config);
+  const manifest = documentBytes({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptorFor(OCI_IMAGE_CONFIG, config), layers: [descriptorFor('application/vnd.oci.image.layer.v1.tar', layer)] });
+  const digest = put(manifest);
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), documentBytes({ schemaVersion: 2, manifests: [{ mediaType: OCI_MANIFEST, digest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }] }));
+  return digest;
+}
+
+/** Pushes an OCI layout's tag to a plain-HTTP loopback registry with skopeo (an independent client). */
+export function skopeoPush(layout: string, tag: string, destination: string): void {
+  execFileSync('skopeo', ['copy', '--insecure-policy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${destination}`], { stdio: 'pipe' });
 }

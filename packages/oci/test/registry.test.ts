@@ -24,19 +24,22 @@ import {
   writeBundleAttachment,
   writeLegacyAttachment,
   SIMPLE_SIGNING_MEDIA_TYPE,
+  OCI_INDEX,
+  OCI_MANIFEST,
 } from '../src/index.js';
 import { pushImage, startRegistry, type RegistryProcess } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-oci-'));
 let open: RegistryProcess;
 let guarded: RegistryProcess;
+let tls: RegistryProcess;
 
 before(async () => {
-  [open, guarded] = await Promise.all([startRegistry(join(dir, 'open')), startRegistry(join(dir, 'guarded'), { tokenAuth: true })]);
+  [open, guarded, tls] = await Promise.all([startRegistry(join(dir, 'open')), startRegistry(join(dir, 'guarded'), { tokenAuth: true }), startRegistry(join(dir, 'tls'), { tls: true })]);
 });
 
 after(async () => {
-  await Promise.all([open?.close(), guarded?.close()]);
+  await Promise.all([open?.close(), guarded?.close(), tls?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -94,6 +97,20 @@ test('bundle layout on distribution 2.8: no referrers API, so the fallback tag i
   assert.ok(found.every((f) => f.foundVia === 'fallback tag'));
 });
 
+test('a multi-platform index is an image too: its digest is resolved and it is the subject', async () => {
+  const client = new RegistryClient(open.host, { dockerConfig: false });
+  const image = await pushImage(client, 'demo/multi', 'amd64');
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: image.digest, size: image.manifest.length, platform: { os: 'linux', architecture: 'amd64' } }] }));
+  await client.putManifest('demo/multi', 'v1', index, OCI_INDEX);
+  const resolved = await resolveImage(client, parseImageReference(`${open.host}/demo/multi:v1`));
+  assert.equal(resolved.descriptor.mediaType, OCI_INDEX);
+  assert.notEqual(resolved.digest, image.digest);
+  await writeBundleAttachment(client, 'demo/multi', resolved.descriptor, Buffer.from('{"bundle":"index"}'), {});
+  const found = await readBundleAttachments(client, 'demo/multi', resolved.digest);
+  assert.equal(found.length, 1);
+  assert.equal((await readBundleAttachments(client, 'demo/multi', image.digest)).length, 0, 'the platform manifest has its own attachments');
+});
+
 test('legacy layout: layers are appended to the .sig tag', async () => {
   const client = new RegistryClient(open.host, { dockerConfig: false });
   const image = await pushImage(client, 'demo/legacy', 'v1');
@@ -132,8 +149,19 @@ test('Docker token auth: the Bearer challenge is answered by the token server wi
 });
 
 test('plain HTTP only for loopback registries unless --allow-insecure-registry', async () => {
-  const client = new RegistryClient('registry.invalid:5000', { dockerConfig: false });
+  // 0.0.0.0 is this machine but not a loopback name: HTTPS only, so the plain-HTTP port is refused.
+  const client = new RegistryClient(`0.0.0.0:${open.host.split(':')[1]}`, { dockerConfig: false });
   await assert.rejects(client.getManifest('a/b', 'v1'), (e: OciError) => e.code === 'REGISTRY_UNREACHABLE' && /allow-insecure-registry/.test(e.message));
+  const insecure = new RegistryClient(`0.0.0.0:${open.host.split(':')[1]}`, { dockerConfig: false, allowInsecure: true });
+  assert.equal(await insecure.getManifest('a/b', 'v1'), undefined, 'with allowInsecure, plain HTTP is used');
   const missing = new RegistryClient(open.host, { dockerConfig: false });
   await assert.rejects(resolveImage(missing, parseImageReference(`${open.host}/demo/none:v1`)), (e: OciError) => e.code === 'IMAGE_NOT_FOUND' && e.status === 404);
+});
+
+test('HTTPS: an untrusted certificate is REGISTRY_TLS_UNTRUSTED (not a fall back to HTTP); --allow-insecure-registry skips the check', async () => {
+  const strict = new RegistryClient(tls.host, { dockerConfig: false });
+  await assert.rejects(strict.getManifest('demo/tls', 'v1'), (e: OciError) => e.code === 'REGISTRY_TLS_UNTRUSTED' && /NODE_EXTRA_CA_CERTS/.test(e.message));
+  const insecure = new RegistryClient(tls.host, { dockerConfig: false, allowInsecure: true });
+  const image = await pushImage(insecure, 'demo/tls', 'v1');
+  assert.equal((await resolveImage(insecure, parseImageReference(`${tls.host}/demo/tls:v1`))).digest, image.digest);
 });

@@ -21,7 +21,8 @@ export const REGISTRY_FLAGS_USAGE = `registry flags:
                              tags) or both; reading always looks in both
   --registry-username U      registry credentials (with --registry-password P); else ~/.docker/config.json
   --registry-password P
-  --allow-insecure-registry  plain HTTP to a registry that is not on this machine (loopback always may)`;
+  --allow-insecure-registry  plain HTTP, or HTTPS without certificate checks, to any registry (plain
+                             HTTP to loopback is always allowed; a private CA: NODE_EXTRA_CA_CERTS)`;
 
 const VALUE_FLAGS = new Set(['--registry-layout', '--registry-username', '--registry-password']);
 

@@ -3,7 +3,7 @@
 // --key, Rekor v1 or v2, TSA), and store the result where cosign looks: a sigstore bundle as an
 // OCI 1.1 referrer (bundle layout), cosign ≤ 2's .sig/.att layers (legacy), or both.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { INTOTO_PAYLOAD_TYPE, parseBundle, parseTrustedRootJson } from '@sigstack/core';
 import {
   ANNOTATION,
@@ -22,7 +22,6 @@ import {
 } from '@sigstack/oci';
 import { buildStatement, bundleToText, type SignResult } from '@sigstack/sign';
 import { TrustMaterial, Verifier, type VerifyPolicy } from '@sigstack/verify';
-import { readFileSync } from 'node:fs';
 import { CliError } from '../errors.js';
 import { imageReference, registryClient, takeRegistryFlags, type RegistryFlags } from './image-options.js';
 import { createSigner, parseSignArgs, predicateType, readPredicate, type SignRequest } from './sign.js';

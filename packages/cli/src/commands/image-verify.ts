@@ -37,7 +37,8 @@ IMAGE is REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:HEX; a tag is res
 identity flags: (--certificate-identity I | --certificate-identity-regexp R)
                 (--certificate-oidc-issuer U | --certificate-oidc-issuer-regexp R)
 verify-attestation --type T keeps the attestations whose signed predicateType is T (a URI or
-slsaprovenance, slsaprovenance1, spdxjson, cyclonedx, link, vuln, custom).
+slsaprovenance, slsaprovenance1, spdxjson, cyclonedx, link, vuln, custom); without --type every
+verified attestation is printed.
 Signatures are looked for in both layouts: the bundle layout's referrers (referrers API and the
 sha256-<hex> fallback tag) and the legacy sha256-<hex>.sig / .att tags. At least one must verify.
 ${REGISTRY_FLAGS_USAGE}`;
