@@ -31,7 +31,7 @@ function globOf(pattern: string): string {
   return pattern.replace(/[?[]/g, (c) => `[${c}]`);
 }
 
-interface Statements {
+export interface Statements {
   firstAtOrAfter: Database.Statement;
   lastAtOrBefore: Database.Statement;
   keyCount: Database.Statement;
@@ -47,19 +47,22 @@ interface Statements {
 
 const cache = new WeakMap<Database.Database, Statements>();
 
-function statements(db: Database.Database): Statements {
+/** The prepared search statements of a connection (exported for tests that check their query plans). */
+export function searchStatements(db: Database.Database): Statements {
   let s = cache.get(db);
   if (!s) {
     const range = 'idx >= @lo AND idx < @hi';
+    // Patterns read the key's range; "+idx" keeps the planner off search_by_entry for them.
+    const keyed = '+idx >= @lo AND +idx < @hi';
     s = {
       firstAtOrAfter: db.prepare('SELECT idx FROM entries WHERE integrated_time >= ? ORDER BY integrated_time, idx LIMIT 1').pluck(),
       lastAtOrBefore: db.prepare('SELECT idx FROM entries WHERE integrated_time <= ? ORDER BY integrated_time DESC, idx DESC LIMIT 1').pluck(),
       keyCount: db.prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM search_index WHERE key = @key AND ${range} LIMIT @cap)`).pluck(),
       keyPage: db.prepare(`SELECT idx FROM search_index WHERE key = @key AND ${range} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
-      forwardCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_index WHERE key >= @start AND key < @end AND key GLOB @glob AND ${range} LIMIT @cap)`).pluck(),
-      forwardPage: db.prepare(`SELECT DISTINCT idx FROM search_index WHERE key >= @start AND key < @end AND key GLOB @glob AND ${range} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
-      reversedCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_reversed WHERE rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${range} LIMIT @cap)`).pluck(),
-      reversedPage: db.prepare(`SELECT DISTINCT idx FROM search_reversed WHERE rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${range} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
+      forwardCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_index WHERE key >= @start AND key < @end AND key GLOB @glob AND ${keyed} LIMIT @cap)`).pluck(),
+      forwardPage: db.prepare(`SELECT DISTINCT idx FROM search_index WHERE key >= @start AND key < @end AND key GLOB @glob AND ${keyed} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
+      reversedCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_reversed WHERE rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${keyed} LIMIT @cap)`).pluck(),
+      reversedPage: db.prepare(`SELECT DISTINCT idx FROM search_reversed WHERE rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${keyed} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
       // Many matches: walk entries newest first and keep those with a matching key.
       newestPage: db.prepare(
         `SELECT DISTINCT idx FROM search_index INDEXED BY search_by_entry WHERE ${range} AND key >= @start AND key < @end AND key GLOB @glob ORDER BY idx DESC LIMIT @limit OFFSET @offset`,
@@ -112,7 +115,7 @@ function planFor(s: Statements, match: Exclude<EntryMatch, { type: 'all' }>): Pl
 }
 
 export function searchEntries(db: Database.Database, query: EntrySearch): EntrySearchResult {
-  const s = statements(db);
+  const s = searchStatements(db);
   const { lo, hi } = indexRange(s, query);
   const limit = Math.max(0, query.limit);
   const offset = Math.max(0, query.offset);
