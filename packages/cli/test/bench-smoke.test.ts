@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const bench = (name: string) => fileURLToPath(new URL(`../src/bench/${name}.js`, import.meta.url));
 const conformance = fileURLToPath(new URL('../../../../test/fixtures/conformance/bundle-verify/', import.meta.url));
-const SHORT = { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_IDENTITIES: '20', BENCH_CONNECTIONS: '8' };
+const SHORT = { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_IDENTITIES: '20', BENCH_CONNECTIONS: '8', BENCH_ENTRIES: '2000' };
 
 function run(name: string, args: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,4 +39,8 @@ test('bench:ca ends with its throughput and latency line', async () => {
 
 test('bench:sign ends with its latency line', async () => {
   assert.match(await run('sign-bench'), /^sign: p50 [\d.]+ ms, p99 [\d.]+ ms$/);
+});
+
+test('bench:explorer ends with its throughput and latency line', async () => {
+  assert.match(await run('explorer-bench'), /^explorer: [1-9]\d* searches\/s, p99 [\d.]+ ms$/);
 });

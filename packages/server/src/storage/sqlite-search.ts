@@ -2,8 +2,8 @@
 // search_index primary key (key, idx), read newest first; an identity pattern is a range of its
 // literal prefix in search_index or of its literal suffix in search_reversed (the same keys with
 // the value reversed), checked with GLOB; a time filter becomes an index range through
-// entries_by_time. A pattern matching many entries is instead read newest first through
-// search_by_entry (idx, key), stopping after one page, so no query sorts more than COUNT_LIMIT rows.
+// entries_by_time. A pattern matching more than the count limit is instead read newest first
+// through search_by_entry (idx, key), stopping after one page: no search sorts more than that.
 
 import type Database from 'better-sqlite3';
 import type { EntryMatch, EntrySearch, EntrySearchResult, EntrySummary } from '../log/engine/storage.js';
@@ -67,8 +67,9 @@ export function searchStatements(db: Database.Database): Statements {
       newestPage: db.prepare(
         `SELECT DISTINCT idx FROM search_index INDEXED BY search_by_entry WHERE ${range} AND key >= @start AND key < @end AND key GLOB @glob ORDER BY idx DESC LIMIT @limit OFFSET @offset`,
       ).pluck(),
-      summary: db.prepare('SELECT idx, leaf_hash, integrated_time, kind, api_version FROM entries WHERE idx = ?'),
-      keysOf: db.prepare('SELECT key FROM search_index INDEXED BY search_by_entry WHERE idx = ? ORDER BY key').pluck(),
+      // One page's summaries in two statements: its indexes go in as a JSON array.
+      summary: db.prepare('SELECT idx, leaf_hash, integrated_time, kind, api_version FROM entries WHERE idx IN (SELECT value FROM json_each(?))'),
+      keysOf: db.prepare('SELECT idx, key FROM search_index INDEXED BY search_by_entry WHERE idx IN (SELECT value FROM json_each(?)) ORDER BY idx, key'),
     };
     cache.set(db, s);
   }
@@ -139,9 +140,18 @@ export function searchEntries(db: Database.Database, query: EntrySearch): EntryS
     const dense = countIsLowerBound && plan.newest !== undefined;
     indexes = (dense ? s.newestPage.all({ ...plan.newest, ...page }) : plan.page.all({ ...plan.params, ...page })) as number[];
   }
+  if (indexes.length === 0) return { entries: [], count, countIsLowerBound };
+  const list = JSON.stringify(indexes);
+  const rows = new Map((s.summary.all(list) as { idx: number; leaf_hash: Buffer; integrated_time: number; kind: string; api_version: string }[]).map((r) => [r.idx, r]));
+  const keys = new Map<number, string[]>();
+  for (const { idx, key } of s.keysOf.all(list) as { idx: number; key: string }[]) {
+    let entryKeys = keys.get(idx);
+    if (!entryKeys) keys.set(idx, (entryKeys = []));
+    entryKeys.push(key);
+  }
   const entries = indexes.map((index): EntrySummary => {
-    const row = s.summary.get(index) as { idx: number; leaf_hash: Buffer; integrated_time: number; kind: string; api_version: string };
-    return { index, leafHash: row.leaf_hash, integratedTime: row.integrated_time, kind: row.kind, apiVersion: row.api_version, keys: s.keysOf.all(index) as string[] };
+    const row = rows.get(index)!;
+    return { index, leafHash: row.leaf_hash, integratedTime: row.integrated_time, kind: row.kind, apiVersion: row.api_version, keys: keys.get(index) ?? [] };
   });
   return { entries, count, countIsLowerBound };
 }

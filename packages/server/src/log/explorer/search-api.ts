@@ -11,8 +11,13 @@ import { pkiFormat, type PkiFormatName } from '../pki/index.js';
 import { parseQuery, type ParsedQuery } from './query.js';
 
 export const PAGE_SIZE = 20;
-/** Counts stop here ("10000+ entries"): counting is bounded work like everything else. */
+/** Counts stop here ("more than 10,000 entries"): counting is bounded work like everything else. */
 export const COUNT_LIMIT = 10_000;
+/**
+ * Patterns count (and sort) at most this many matches; past it their pages are read newest first
+ * through the index by entry, so a pattern matching most of a million entries costs one page.
+ */
+export const PATTERN_COUNT_LIMIT = 1_000;
 /** Deepest result reachable by paging; narrower searches (after:/before:) reach the rest. */
 const MAX_OFFSET = 100_000;
 const MAX_KEY_TEXT = 64 * 1024;
@@ -43,6 +48,12 @@ function positiveInteger(value: unknown, what: string, fallback: number): number
   return Number(value);
 }
 
+/** The index of the published entry with this UUID (leaf hash), without reading its body. */
+async function indexOfUuid(log: TransparencyLog, uuid: string): Promise<number | undefined> {
+  const index = (await log.storage.findLeafHashes([Buffer.from(uuid, 'hex')])).get(uuid);
+  return index !== undefined && index < log.checkpoint.size ? index : undefined;
+}
+
 /** The stored match for a parsed term, or the one index it names (UUIDs and indexes). */
 async function resolve(log: TransparencyLog, treeId: string, query: ParsedQuery): Promise<{ match: EntryMatch; only?: number } | 'none'> {
   const term = query.term;
@@ -53,12 +64,12 @@ async function resolve(log: TransparencyLog, treeId: string, query: ParsedQuery)
       return { match: { type: 'all' }, only: term.index };
     case 'uuid': {
       if (term.treeId !== undefined && term.treeId !== treeId) return 'none';
-      const entry = await log.entryByLeafHash(Buffer.from(term.uuid, 'hex'));
-      return entry ? { match: { type: 'all' }, only: entry.index } : 'none';
+      const index = await indexOfUuid(log, term.uuid);
+      return index !== undefined ? { match: { type: 'all' }, only: index } : 'none';
     }
     case 'hex': {
-      const entry = await log.entryByLeafHash(Buffer.from(term.hex, 'hex'));
-      return entry ? { match: { type: 'all' }, only: entry.index } : { match: { type: 'key', key: `hash:sha256:${term.hex}` } };
+      const index = await indexOfUuid(log, term.hex);
+      return index !== undefined ? { match: { type: 'all' }, only: index } : { match: { type: 'key', key: `hash:sha256:${term.hex}` } };
     }
     case 'digest':
       return { match: { type: 'key', key: `hash:${term.algorithm}:${term.hex}` } };
@@ -118,7 +129,7 @@ export function registerExplorerApi(app: FastifyInstance, log: TransparencyLog, 
       ...(parsed.query.toTime !== undefined ? { toTime: parsed.query.toTime } : {}),
       offset,
       limit: PAGE_SIZE,
-      countLimit: COUNT_LIMIT,
+      countLimit: resolved.match.type === 'pattern' ? PATTERN_COUNT_LIMIT : COUNT_LIMIT,
     });
     return { ...base, count: found.count, countIsLowerBound: found.countIsLowerBound, entries: found.entries.map((e) => describe(treeId, e)) };
   });
