@@ -37,7 +37,7 @@ interface Seeded {
   index: number;
   uuid: string;
 }
-const seeded: Record<'v2' | 'v1' | 'dsse' | 'managed' | 'xss', Seeded> = {} as never;
+const seeded: Record<'v2' | 'v1' | 'dsse' | 'managed' | 'xss' | 'huge', Seeded> = {} as never;
 let managedPub = '';
 
 function run(file: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -73,8 +73,8 @@ async function signFile(name: string, text: string, args: string[]): Promise<See
   return { digest: sha256(text), index: Number(tlog.logIndex), uuid: createHash('sha256').update(Buffer.from([0])).update(body).digest('hex') };
 }
 
-/** A hashedrekord signed with a self-made certificate whose subject and SAN hold HTML. */
-async function logXssEntry(): Promise<Seeded> {
+/** A hashedrekord signed with a self-made certificate whose subject and SAN hold HTML (and, with `padding`, a big extension). */
+async function logXssEntry(padding = 0): Promise<Seeded> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const keyFile = join(dir, 'xss.key');
   writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -85,9 +85,10 @@ async function logXssEntry(): Promise<Seeded> {
     '-addext', '1.3.6.1.4.1.57264.1.12=ASN1:UTF8String:https://github.com/example/repo',
     '-addext', `1.3.6.1.4.1.57264.1.13=ASN1:UTF8String:${COMMIT}`,
     '-addext', '1.3.6.1.4.1.57264.1.9=ASN1:UTF8String:https://github.com/example/repo/.github/workflows/release.yml@refs/heads/main',
+    ...(padding ? ['-addext', `1.3.6.1.4.1.99999.1=ASN1:UTF8String:${'x'.repeat(padding)}`] : []),
   ]);
   assert.equal(made.code, 0, made.stderr);
-  const artifact = Buffer.from('an artifact signed by a certificate full of HTML\n');
+  const artifact = Buffer.from(`an artifact signed by a certificate full of HTML ${padding}\n`);
   const response = await fetch(`${origin}/api/v1/log/entries`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -134,6 +135,8 @@ before(async () => {
   managedPub = readFileSync(join(dir, 'managed.pub'), 'utf8');
   seeded.managed = await signFile('managed.txt', 'signed with a managed key\n', ['sign', '--key', join(dir, 'managed.key'), '--signing-config', config]);
   seeded.xss = await logXssEntry();
+  // Entry bundles hold bodies of up to 64 KiB (2-byte lengths): big enough to be cut in the page.
+  seeded.huge = await logXssEntry(25_000);
 
   context = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'chromium-')), {
     executablePath: CHROMIUM,
@@ -195,7 +198,7 @@ test('search by email, SAN pattern, digest, index, UUID, key and time; invalid i
 
   assert.equal(await searchFor(page, '*@example.test'), '3 entries');
   assert.deepEqual(await resultIndexes(page), [seeded.dsse.index, seeded.v1.index, seeded.v2.index]);
-  assert.equal(await searchFor(page, 'https://example.test/*'), '1 entry');
+  assert.equal(await searchFor(page, 'https://example.test/*'), '2 entries');
   assert.equal(await searchFor(page, `sha256:${seeded.v1.digest}`), '1 entry');
   assert.deepEqual(await resultIndexes(page), [seeded.v1.index]);
   assert.equal(await searchFor(page, seeded.v2.digest), '1 entry');
@@ -362,9 +365,54 @@ test('HTML in a certificate renders as text; Fulcio extensions by name, the comm
   assert.match(text, /Build Signer URI\s+1\.3\.6\.1\.4\.1\.57264\.1\.9/);
   assert.equal(await page.getByRole('link', { name: COMMIT }).getAttribute('href'), `https://github.com/example/repo/commit/${COMMIT}`);
   // Searching for the SAN finds the entry and shows it as text too.
-  assert.equal(await searchFor(page, XSS_SAN), '1 entry');
-  assert.ok((await page.locator('.identities').innerText()).includes(XSS_SAN));
+  assert.equal(await searchFor(page, XSS_SAN), '2 entries');
+  assert.ok((await page.locator('.identities').allInnerTexts()).every((t) => t.includes(XSS_SAN)));
   assert.equal(await page.locator('main script').count(), 0);
+  await page.close();
+});
+
+test('a huge body is shown truncated, with "show all" and "download"', async () => {
+  const { page } = await open(`/explorer/entry/${seeded.huge.uuid}`);
+  await statusText(page, /verified/);
+  const raw = page.locator('pre.raw');
+  const shown = ((await raw.textContent()) ?? '').length;
+  assert.ok(shown < 34_000, `shown ${shown} characters`);
+  assert.match((await raw.textContent()) ?? '', /…$/);
+  const download = page.getByRole('link', { name: 'Download' });
+  assert.equal(await download.getAttribute('download'), 'entry-body.json');
+  assert.match((await download.getAttribute('href')) ?? '', /^blob:/);
+  await page.getByRole('button', { name: /^Show all \([\d,]+ bytes\)$/ }).click();
+  assert.ok(((await raw.textContent()) ?? '').length > 40_000);
+  await page.close();
+});
+
+test('results come 20 a page, newest first; older pages keep their entries while the log grows', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const logOne = async (i: number) => {
+    const artifact = Buffer.from(`paged artifact ${i}`);
+    const body = { apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: { algorithm: 'sha256', value: sha256(artifact) } }, signature: { content: sign('sha256', artifact, privateKey).toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } } };
+    const response = await fetch(`${origin}/api/v1/log/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(response.status, 201);
+    return (Object.values((await response.json()) as Record<string, { logIndex: number }>)[0]!).logIndex;
+  };
+  const indexes: number[] = [];
+  for (let i = 0; i < 23; i++) indexes.push(await logOne(i));
+  const fingerprint = (await (await fetch(`${origin}/api/v1/explorer/fingerprint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: pem }) })).json()) as { fingerprint: string };
+  const { page } = await open(`/explorer/?q=key:${fingerprint.fingerprint}`);
+  assert.equal(await statusText(page, /entries/), '23 entries');
+  const newestFirst = [...indexes].reverse();
+  assert.deepEqual(await resultIndexes(page), newestFirst.slice(0, 20));
+  await page.getByRole('link', { name: 'Older' }).click();
+  await page.waitForURL((url) => url.searchParams.get('page') === '2' && url.searchParams.has('size'));
+  await page.locator('.result').first().waitFor();
+  assert.deepEqual(await resultIndexes(page), newestFirst.slice(20));
+  await logOne(99);
+  await page.reload();
+  await statusText(page, /entries/);
+  assert.deepEqual(await resultIndexes(page), newestFirst.slice(20), 'page 2 is pinned to its tree size');
+  await page.goBack();
+  assert.equal(await statusText(page, /entries/), '24 entries', 'page 1 (no size) shows the grown log');
   await page.close();
 });
 

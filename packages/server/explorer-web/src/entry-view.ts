@@ -14,7 +14,7 @@ import { isTileEntry, verifyEntry } from './verify.js';
 import { copyButton, pageLink, searchPath, timeElement } from './widgets.js';
 
 /** Raw bodies longer than this are cut until "Show all". */
-const RAW_LIMIT = 64 * 1024;
+const RAW_LIMIT = 32 * 1024;
 
 function row(label: string, ...value: (Node | string | null)[]): HTMLElement {
   return h('div', { class: 'field' }, h('dt', {}, label), h('dd', {}, ...value));
