@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const bench = (name: string) => fileURLToPath(new URL(`../src/bench/${name}.js`, import.meta.url));
 const conformance = fileURLToPath(new URL('../../../../test/fixtures/conformance/bundle-verify/', import.meta.url));
-const SHORT = { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_IDENTITIES: '20', BENCH_CONNECTIONS: '8' };
+const SHORT = { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_IDENTITIES: '20', BENCH_CONNECTIONS: '8', BENCH_ENTRIES: '2000' };
 
 function run(name: string, args: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -43,4 +43,8 @@ test('bench:sign ends with its latency line', async () => {
 
 test('bench:image ends with its sign and verify latency line', async () => {
   assert.match(await run('image-bench'), /^image: sign p50 [\d.]+ ms, verify p50 [\d.]+ ms$/);
+});
+
+test('bench:explorer ends with its throughput and latency line', async () => {
+  assert.match(await run('explorer-bench'), /^explorer: [1-9]\d* searches\/s, p99 [\d.]+ ms$/);
 });

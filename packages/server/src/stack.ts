@@ -421,6 +421,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         tsa: { url: urls.tsa, certchain: `${urls.tsa}/certchain` },
         oidc: { url: urls.oidc, warning: 'development only: issues tokens to anyone' },
         tuf: { url: urls.tuf, targets: Object.values(TUF_TARGETS) },
+        explorer: { url: `${urls.rekor}/explorer/` },
       },
     };
     const stackApp: FastifyInstance = Fastify({ logger, return503OnClosing: true });

@@ -1,7 +1,7 @@
-// The benches' load generator: keep-alive HTTP/1.1 connections that each send one POST at a
-// time, written and parsed by hand (as wrk or autocannon do) so the client spends little of the
-// cores it shares with the server under test. Only what our servers answer is understood:
-// responses with a Content-Length; anything else fails the bench loudly.
+// The benches' load generator: keep-alive HTTP/1.1 connections that each send one request (a
+// POST or a GET) at a time, written and parsed by hand (as wrk or autocannon do) so the client
+// spends little of the cores it shares with the server under test. Only what our servers answer
+// is understood: responses with a Content-Length; anything else fails the bench loudly.
 
 import { connect, type Socket } from 'node:net';
 
@@ -40,6 +40,17 @@ export class LoadConnection {
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    });
+  }
+
+  /** GETs `path` and resolves with the whole response. */
+  async get(path: string): Promise<LoadResponse> {
+    await this.ready;
+    if (this.failure) throw this.failure;
+    if (this.waiting) throw new Error('one request at a time per connection');
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(`GET ${path} HTTP/1.1\r\nhost: ${this.url.host}\r\n\r\n`, 'latin1');
     });
   }
 

@@ -61,7 +61,7 @@ async function serve(args: string[]): Promise<number> {
     keyType,
     logger: { level: 'info' },
   });
-  process.stderr.write(`sigstack log: serving at ${service.url} (Rekor v1 /api/v1, Rekor v2 /api/v2, tiles /checkpoint /tile/…, /metrics)\n`);
+  process.stderr.write(`sigstack log: serving at ${service.url} (Rekor v1 /api/v1, Rekor v2 /api/v2, tiles /checkpoint /tile/…, /metrics, explorer /explorer/)\n`);
   await stopSignal();
   await service.close();
   return 0;

@@ -69,6 +69,7 @@ export function describeStack(stack: Stack, self = selfCommand()): UpSummary {
     row('timestamp auth.', urls.tsa),
     row('OIDC issuer (dev)', urls.oidc, 'DEVELOPMENT ONLY: a token for anyone who asks'),
     row('TUF repository', urls.tuf, `root: ${shown(files.tufRoot)}`),
+    row('log explorer', `${urls.rekor}/explorer/`, 'search the log; proofs checked in the browser'),
     '',
     'trust files:',
     row('trusted root', shown(files.trustedRoot)),

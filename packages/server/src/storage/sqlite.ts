@@ -4,8 +4,9 @@
 
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { LogStorage, PublishedCheckpoint, StoredEntry } from '../log/engine/storage.js';
+import type { EntrySearch, EntrySearchResult, LogStorage, PublishedCheckpoint, StoredEntry } from '../log/engine/storage.js';
 import { packBatch, type AppendBatch } from './packed-batch.js';
+import { backfillReversedKeys, reversedKey, searchEntries } from './sqlite-search.js';
 
 
 const SCHEMA = `
@@ -29,6 +30,13 @@ CREATE TABLE IF NOT EXISTS search_index (
   idx INTEGER NOT NULL,
   PRIMARY KEY (key, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_reversed (
+  rkey TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  PRIMARY KEY (rkey, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS search_by_entry ON search_index (idx, key);
+CREATE INDEX IF NOT EXISTS entries_by_time ON entries (integrated_time);
 CREATE TABLE IF NOT EXISTS checkpoint (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   size INTEGER NOT NULL,
@@ -59,7 +67,7 @@ function toEntry(row: EntryRow): StoredEntry {
 export interface SqliteConnection {
   db: Database.Database;
   statements: Record<
-    'count' | 'insertEntry' | 'upsertTile' | 'insertIndex' | 'readTile' | 'readEntries' | 'findLeaf' | 'search' | 'checkpoint' | 'insertCheckpoint' | 'updateCheckpoint' | 'getMeta' | 'setMeta',
+    'count' | 'insertEntry' | 'upsertTile' | 'insertIndex' | 'insertReversed' | 'readTile' | 'readEntries' | 'findLeaf' | 'search' | 'checkpoint' | 'insertCheckpoint' | 'updateCheckpoint' | 'getMeta' | 'setMeta',
     Database.Statement
   >;
   swapCheckpoint(previousSize: number, next: PublishedCheckpoint): boolean;
@@ -80,6 +88,7 @@ export function openSqlite(path: string): SqliteConnection {
       insertEntry: db.prepare('INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version, extra) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       upsertTile: db.prepare('INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes'),
       insertIndex: db.prepare('INSERT OR IGNORE INTO search_index (key, idx) VALUES (?, ?)'),
+      insertReversed: db.prepare('INSERT OR IGNORE INTO search_reversed (rkey, idx) VALUES (?, ?)'),
       readTile: db.prepare('SELECT hashes FROM tiles WHERE level = ? AND idx = ?'),
       readEntries: db.prepare('SELECT * FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
       findLeaf: db.prepare('SELECT idx FROM entries WHERE leaf_hash = ?'),
@@ -101,9 +110,15 @@ export function openSqlite(path: string): SqliteConnection {
       statements.insertEntry.run(e.index, e.leafHash, e.body, e.integratedTime, e.kind, e.apiVersion, e.extra ?? null);
     }
     for (const t of batch.tiles) statements.upsertTile.run(t.level, t.index, t.hashes);
-    for (const i of batch.index) statements.insertIndex.run(i.key, i.index);
+    for (const i of batch.index) {
+      statements.insertIndex.run(i.key, i.index);
+      // Identities are also kept reversed, so patterns like "*@example.com" are index range scans.
+      const reversed = reversedKey(i.key);
+      if (reversed !== undefined) statements.insertReversed.run(reversed, i.index);
+    }
     return true;
   });
+  backfillReversedKeys(db);
   return { db, statements, swapCheckpoint, append };
 }
 
@@ -171,6 +186,10 @@ export class SqliteLogStorage implements LogStorage {
 
   async search(key: string): Promise<number[]> {
     return (this.statements.search.all(key) as { idx: number }[]).map((r) => r.idx);
+  }
+
+  async searchEntries(query: EntrySearch): Promise<EntrySearchResult> {
+    return searchEntries(this.connection.db, query);
   }
 
   async latestCheckpoint(): Promise<PublishedCheckpoint | undefined> {

@@ -33,6 +33,47 @@ export interface PublishedCheckpoint {
   note: string;
 }
 
+/** Which entries the explorer's search wants (parsed from its query by log/explorer/query.ts). */
+export type EntryMatch =
+  | { type: 'all' }
+  /** One search index key, e.g. "email:a@b.c", "hash:sha256:<hex>", "publicKey:<hex>". */
+  | { type: 'key'; key: string }
+  /** Identity keys of one type matching a pattern: `*` matches any text; the pattern has literal text at its start or its end. */
+  | { type: 'pattern'; keyType: 'email' | 'subject'; pattern: string };
+
+export interface EntrySearch {
+  match: EntryMatch;
+  /** Only entries below this index: the tree size the first page saw, so later pages keep their order. */
+  below: number;
+  /** Only entries at or above this index (default 0). */
+  fromIndex?: number;
+  /** Integrated time bounds, seconds since the epoch, both inclusive. */
+  fromTime?: number;
+  toTime?: number;
+  offset: number;
+  limit: number;
+  /** Counting stops after this many; the count is then a lower bound. */
+  countLimit: number;
+}
+
+/** An entry as a search result lists it: no body, its index keys instead. */
+export interface EntrySummary {
+  index: number;
+  leafHash: Buffer;
+  integratedTime: number;
+  kind: string;
+  apiVersion: string;
+  /** Its search index keys ("email:…", "subject:…", "hash:…", "publicKey:…"). */
+  keys: string[];
+}
+
+export interface EntrySearchResult {
+  /** Newest (highest index) first. */
+  entries: EntrySummary[];
+  count: number;
+  countIsLowerBound: boolean;
+}
+
 export interface LogStorage {
   /** Number of entries durably stored. */
   entryCount(): Promise<number>;
@@ -50,6 +91,12 @@ export interface LogStorage {
   findLeafHashes(leafHashes: Buffer[]): Promise<Map<string, number>>;
   /** Entry indexes recorded under a search index key. */
   search(key: string): Promise<number[]>;
+  /**
+   * The explorer's search: one page of matching entries, newest first, and how many match. Must
+   * be answered from indexes (a key, an identity pattern's literal prefix or suffix, integrated
+   * time), never by scanning every entry: logs of millions of entries are searched this way.
+   */
+  searchEntries(query: EntrySearch): Promise<EntrySearchResult>;
   latestCheckpoint(): Promise<PublishedCheckpoint | undefined>;
   /** Publishes `next` only if the latest checkpoint still has size `previousSize`; false otherwise. */
   publishCheckpoint(previousSize: number, next: PublishedCheckpoint): Promise<boolean>;

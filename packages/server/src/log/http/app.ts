@@ -10,6 +10,7 @@ import { openApiDocument } from './openapi.js';
 import { registerRekorV1Routes } from './rekor-v1.js';
 import { registerRekorV2Routes } from './rekor-v2.js';
 import { registerTileRoutes } from './tiles.js';
+import { registerExplorer } from '../explorer/index.js';
 
 export interface LogAppOptions {
   log: TransparencyLog;
@@ -38,6 +39,7 @@ export function buildLogApp(options: LogAppOptions): FastifyInstance {
   registerTileRoutes(app, options.log);
   registerRekorV1Routes(app, options.log, options.treeId, metrics, options.admission);
   registerRekorV2Routes(app, options.log, metrics, options.admission);
+  registerExplorer(app, options.log, options.treeId);
   app.get('/api/v1/openapi.json', async () => openApiDocument);
   app.get('/healthz', async () => ({ status: 'ok', treeSize: options.log.checkpoint.size }));
   return app;
