@@ -20,3 +20,6 @@ export * from './keygen.js';
 export * from './spki.js';
 export { encodeTlv } from './der.js';
 export * from './tls.js';
+export * from './cosignature.js';
+export * from './witness-protocol.js';
+export * from './tlog-policy.js';
