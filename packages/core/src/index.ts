@@ -23,3 +23,6 @@ export * from './tls.js';
 export * from './cosignature.js';
 export * from './witness-protocol.js';
 export * from './tlog-policy.js';
+export * from './identity-watch.js';
+export * from './log-consistency.js';
+export * from './compact-range.js';

@@ -141,3 +141,17 @@ test('checkWitnessPolicy counts valid cosignatures, rejects a failing known one'
   const otherTree = body.replace('\n42\n', '\n41\n');
   assert.throws(() => checkWitnessPolicy(otherTree + '\n' + two, policy), (e: CoreError) => e.code === 'COSIGNATURE_INVALID');
 });
+
+test('compact ranges fold to the RFC 6962 root at every size and survive a save', async () => {
+  const { CompactRange } = await import('../src/compact-range.js');
+  const { leafHash, rootFromLeafHashes } = await import('../src/merkle.js');
+  const leaves = Array.from({ length: 70 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+  let range = CompactRange.empty();
+  for (let i = 0; i < leaves.length; i++) {
+    range.append(leaves[i]!);
+    assert.deepEqual(range.root(), rootFromLeafHashes(leaves.slice(0, i + 1)), `size ${i + 1}`);
+    const saved = range.toJSON();
+    range = CompactRange.from(saved.size, saved.hashes.map((h) => Buffer.from(h, 'base64')));
+  }
+  assert.throws(() => CompactRange.from(3, [Buffer.alloc(32)]), (e: CoreError) => e.code === 'COMPACT_RANGE_INVALID');
+});

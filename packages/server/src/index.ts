@@ -10,3 +10,4 @@ export * as stack from './stack.js';
 export * as tuf from './tuf/index.js';
 export * as witness from './witness/index.js';
 export * as keys from './keys.js';
+export * as monitor from './monitor/index.js';
