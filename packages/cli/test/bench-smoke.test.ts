@@ -40,3 +40,14 @@ test('bench:ca ends with its throughput and latency line', async () => {
 test('bench:sign ends with its latency line', async () => {
   assert.match(await run('sign-bench'), /^sign: p50 [\d.]+ ms, p99 [\d.]+ ms$/);
 });
+
+test('bench:monitor ends with its throughput line', async () => {
+  const previous = process.env.BENCH_ENTRIES;
+  process.env.BENCH_ENTRIES = '1000';
+  try {
+    assert.match(await run('monitor-bench'), /^monitor: [1-9]\d* entries\/s$/);
+  } finally {
+    if (previous === undefined) delete process.env.BENCH_ENTRIES;
+    else process.env.BENCH_ENTRIES = previous;
+  }
+});

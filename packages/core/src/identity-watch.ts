@@ -9,7 +9,8 @@
 // case and colons; OID matchers compare extension values exactly.
 
 import { CoreError } from './errors.js';
-import { X509 } from './x509.js';
+import { OID_FULCIO_ISSUER_V1, OID_FULCIO_ISSUER_V2 } from './x509.js';
+import { scanCertificate } from './cert-scan.js';
 
 /** Fulcio's certificate extensions by rekor-monitor's YAML names (fulcio docs/oid-info.md). */
 export const FULCIO_EXTENSION_OIDS: Readonly<Record<string, string>> = {
@@ -225,21 +226,16 @@ export function extensionText(value: Buffer): string {
   return value.toString('utf8');
 }
 
-/** The watched facts of one certificate (SANs, OIDC issuer, fingerprint, extension values). */
-export function certificateIdentity(cert: X509, fingerprint: string, withExtensions: boolean): EntryCertificate {
+/**
+ * The watched facts of one certificate (SANs, OIDC issuer, fingerprint, extension values), from
+ * a direct DER walk (scanCertificate): a monitor reads one certificate per entry.
+ */
+export function certificateIdentity(der: Uint8Array, fingerprint: string, withExtensions: boolean): EntryCertificate {
+  const scanned = scanCertificate(der);
   const extensions = new Map<string, string>();
-  if (withExtensions) for (const ext of cert.extensions) extensions.set(ext.oid, extensionText(ext.value));
-  let issuer: string | undefined;
-  try {
-    issuer = cert.oidcIssuer;
-  } catch {
-    issuer = undefined;
-  }
-  let subjects: string[] = [];
-  try {
-    subjects = cert.subjectAltNames.map((s) => s.value);
-  } catch {
-    subjects = [];
-  }
-  return { subjects, ...(issuer !== undefined ? { issuer } : {}), fingerprint, extensions };
+  if (withExtensions) for (const [oid, value] of scanned.extensions) extensions.set(oid, extensionText(value));
+  const v2 = scanned.extensions.get(OID_FULCIO_ISSUER_V2);
+  const v1 = scanned.extensions.get(OID_FULCIO_ISSUER_V1);
+  const issuer = v2 ? extensionText(v2) : v1 ? v1.toString('utf8') : undefined;
+  return { subjects: scanned.subjects, ...(issuer !== undefined ? { issuer } : {}), fingerprint, extensions };
 }

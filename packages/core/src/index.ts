@@ -26,3 +26,4 @@ export * from './tlog-policy.js';
 export * from './identity-watch.js';
 export * from './log-consistency.js';
 export * from './compact-range.js';
+export * from './cert-scan.js';

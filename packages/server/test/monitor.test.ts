@@ -197,3 +197,38 @@ test('a witness that cosigned one tree exposes the other to a monitor shown only
     await w.close();
   }
 });
+
+test('--ct: a CT log is monitored through get-sth / get-sth-consistency / get-entries; precertificates are matched', async () => {
+  const { startCtLogService, } = await import('../src/ctlog/index.js');
+  const { createCaHierarchy } = await import('../src/ca/keys/index.js');
+  const { buildPrecertificate } = await import('../src/ca/cert/index.js');
+  const { CtReader } = await import('../src/monitor/index.js');
+  const { generateKeyPair } = await import('@sigstack/core');
+  const hierarchy = await createCaHierarchy();
+  const ct = await startCtLogService({ dir: join(dir, 'ct'), roots: [hierarchy.root.x509] });
+  try {
+    const issue = async (email: string) => {
+      const leaf = generateKeyPair('ec', { namedCurve: 'P-256' });
+      const precert = await buildPrecertificate({ subjectPublicKeySpki: leaf.spki, san: { type: 'email', value: email }, extensions: [{ oid: '1.3.6.1.4.1.57264.1.8', value: Buffer.concat([Buffer.from([0x0c, OIDC_ISSUER.length]), Buffer.from(OIDC_ISSUER)]) }], issuer: hierarchy.issuer });
+      const res = await fetch(`${ct.apiUrl}/add-pre-chain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chain: [precert.der.toString('base64'), hierarchy.intermediate.der.toString('base64')] }) });
+      assert.equal(res.status, 200, await res.text());
+    };
+    for (const who of ['bob', 'alice', 'bob', 'alice']) await issue(`${who}@example.test`);
+    const reader = new CtReader(ct.url, ct.ctLog.publicKey);
+    const state = join(dir, 'ct.json');
+    let { events, outputs } = collect();
+    let result = await runMonitor({ logUrl: ct.url, reader, logKey: ct.ctLog.publicKey, statePath: state, matcher, outputs });
+    assert.deepEqual([result.alerts, result.errors, events.map((e) => e.logIndex)], [0, 0, [1, 3]], JSON.stringify(events));
+    await issue('alice@example.test');
+    ({ events, outputs } = collect());
+    result = await runMonitor({ logUrl: ct.url, reader, logKey: ct.ctLog.publicKey, statePath: state, matcher, outputs });
+    assert.deepEqual(events.map((e) => e.logIndex), [4]);
+    // A stranger's key: the STH signature does not verify.
+    ({ events, outputs } = collect());
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    result = await runMonitor({ logUrl: ct.url, reader: new CtReader(ct.url, stranger), logKey: stranger, statePath: state, outputs });
+    assert.deepEqual([result.alerts, events[0]?.check], [1, 'bad signature']);
+  } finally {
+    await ct.close();
+  }
+});

@@ -5,14 +5,16 @@
 // Decoded keys and certificates are remembered by their encoding (the same key signs often).
 
 import { createHash } from 'node:crypto';
-import { X509, certificateIdentity, pemDecodeAll, type EntryCertificate, type EntryIdentities, type EntryKey } from '@sigstack/core';
+import { certificateIdentity, pemDecodeAll, type EntryCertificate, type EntryIdentities, type EntryKey } from '@sigstack/core';
 import { pkiFormat } from '../log/pki/index.js';
 import { parseExtraData, parseMerkleTreeLeaf } from '../ctlog/leaf.js';
 
 type Obj = Record<string, unknown>;
 type Part = { certificates: EntryCertificate[]; keys: EntryKey[] };
 
-const CACHE_LIMIT = 20_000;
+const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
+const CERT_END = '-----END CERTIFICATE-----';
+const CACHE_LIMIT = 2_000;
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -46,7 +48,7 @@ export class EntryDecoder {
   }
 
   private certificate(der: Buffer): EntryCertificate {
-    return certificateIdentity(X509.fromDer(der), sha256Hex(der), this.withExtensions);
+    return certificateIdentity(der, sha256Hex(der), this.withExtensions);
   }
 
   /** A PEM (certificate(s) or public key) as entries carry it, base64 of the PEM text. */
@@ -55,6 +57,11 @@ export class EntryDecoder {
     return this.remember(`${format}:${b64}`, () => {
       const content = Buffer.from(b64, 'base64');
       if (format === 'x509') {
+        // The common case, one certificate PEM, without the general PEM parser.
+        const text = content.toString('latin1');
+        const begin = text.indexOf(CERT_BEGIN);
+        const end = begin < 0 ? -1 : text.indexOf(CERT_END, begin);
+        if (begin >= 0 && end > 0) return { certificates: [this.certificate(Buffer.from(text.slice(begin + CERT_BEGIN.length, end), 'base64'))], keys: [] };
         const blocks = pemDecodeAll(content.toString('utf8'));
         const certs = blocks.filter((b) => b.label === 'CERTIFICATE');
         if (certs.length > 0) return { certificates: [this.certificate(certs[0]!.der)], keys: [] };

@@ -10,6 +10,7 @@ import { fetchBytes, fetchText, mapLimit } from './http.js';
 import { withSigned, type LatestHead, type LogReader, type ReadEntry } from './reader.js';
 
 const CONCURRENCY = 8;
+const READ_AHEAD = 16;
 
 /** Splits an entry bundle (uint16 big-endian length, data)*. */
 export function splitEntryBundle(bundle: Buffer, url: string): Buffer[] {
@@ -102,26 +103,33 @@ export class TilesReader implements LogReader {
     const last = Math.ceil(end / TILE_WIDTH);
     const bundles: number[] = [];
     for (let t = first; t < last; t++) bundles.push(t);
-    // Read ahead a window of bundles; hand them over in order.
-    for (let w = 0; w < bundles.length; w += CONCURRENCY * 4) {
-      const window = bundles.slice(w, w + CONCURRENCY * 4);
-      const read = await mapLimit(window, CONCURRENCY, async (t) => {
-        const width = Math.min(TILE_WIDTH, latest.size - t * TILE_WIDTH);
-        const path = tilePath('entries', t, width);
-        const bundle = await fetchBytes(`${this.base}/${path}`);
-        return { t, width, path, bodies: splitEntryBundle(bundle, path) };
-      });
-      for (const { t, width, path, bodies } of read) {
-        if (bodies.length !== width) throw new ServiceError(502, 'MONITOR_RESPONSE_INVALID', `${path} holds ${bodies.length} entries, not ${width}`);
-        const batch: ReadEntry[] = [];
-        for (let i = 0; i < width; i++) {
-          const index = t * TILE_WIDTH + i;
-          if (index < start || index >= end) continue;
-          const body = bodies[i] as Buffer;
-          batch.push({ index, uuid: '', body });
-        }
-        onBatch(batch);
+    // Fetches run ahead (up to READ_AHEAD bundles) while earlier ones are decoded, in order.
+    const fetchBundle = async (t: number) => {
+      const width = Math.min(TILE_WIDTH, latest.size - t * TILE_WIDTH);
+      const path = tilePath('entries', t, width);
+      return { t, width, path, bodies: splitEntryBundle(await fetchBytes(`${this.base}/${path}`), path) };
+    };
+    const inFlight: Promise<Awaited<ReturnType<typeof fetchBundle>>>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (inFlight.length < READ_AHEAD && next < bundles.length) {
+        const p = fetchBundle(bundles[next++] as number);
+        p.catch(() => {}); // awaited below, in order
+        inFlight.push(p);
       }
+    };
+    fill();
+    while (inFlight.length > 0) {
+      const { t, width, path, bodies } = await (inFlight.shift() as Promise<Awaited<ReturnType<typeof fetchBundle>>>);
+      fill();
+      if (bodies.length !== width) throw new ServiceError(502, 'MONITOR_RESPONSE_INVALID', `${path} holds ${bodies.length} entries, not ${width}`);
+      const batch: ReadEntry[] = [];
+      for (let i = 0; i < width; i++) {
+        const index = t * TILE_WIDTH + i;
+        if (index < start || index >= end) continue;
+        batch.push({ index, uuid: '', body: bodies[i] as Buffer });
+      }
+      onBatch(batch);
     }
   }
 }
