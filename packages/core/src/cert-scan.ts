@@ -67,7 +67,39 @@ export interface ScannedCertificate {
 
 const SAN_OID = '2.5.29.17';
 
-export function scanCertificate(der: Uint8Array): ScannedCertificate {
+/** DER contents of a dotted OID (the inverse of oidText). */
+export function oidBytes(oid: string): Buffer {
+  const parts = oid.split('.').map(Number);
+  const out: number[] = [];
+  const arcs = [(parts[0] as number) * 40 + (parts[1] as number), ...parts.slice(2)];
+  for (const arc of arcs) {
+    const bytes = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) bytes.unshift((v & 0x7f) | 0x80);
+    out.push(...bytes);
+  }
+  return Buffer.from(out);
+}
+
+const wantedCache = new Map<string, Map<string, string>>();
+
+/** Encoded OID (as latin1 text) → dotted OID, for the SAN and `only`; built once per list. */
+function wantedOids(only: readonly string[]): Map<string, string> {
+  const key = only.join(' ');
+  let map = wantedCache.get(key);
+  if (!map) {
+    map = new Map([SAN_OID, ...only].map((o) => [oidBytes(o).toString('latin1'), o]));
+    if (wantedCache.size > 64) wantedCache.clear();
+    wantedCache.set(key, map);
+  }
+  return map;
+}
+
+/**
+ * Walks a certificate. `only` limits the extensions returned to those OIDs (the SAN is always
+ * read); without it every extension is returned.
+ */
+export function scanCertificate(der: Uint8Array, only?: readonly string[]): ScannedCertificate {
+  const wanted = only ? wantedOids(only) : undefined;
   const buf = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
   const cert = tlv(buf, 0, buf.length);
   const tbs = children(buf, cert)[0];
@@ -82,7 +114,12 @@ export function scanCertificate(der: Uint8Array): ScannedCertificate {
       const oid = parts[0];
       const value = parts[parts.length - 1];
       if (!oid || oid.tag !== 0x06 || !value || value.tag !== 0x04) throw bad();
-      extensions.set(oidText(buf.subarray(oid.start, oid.end)), buf.subarray(value.start, value.end));
+      if (wanted) {
+        const name = wanted.get(buf.toString('latin1', oid.start, oid.end));
+        if (name) extensions.set(name, buf.subarray(value.start, value.end));
+      } else {
+        extensions.set(oidText(buf.subarray(oid.start, oid.end)), buf.subarray(value.start, value.end));
+      }
     }
   }
   const subjects: string[] = [];

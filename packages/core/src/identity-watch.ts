@@ -181,6 +181,11 @@ export class IdentityMatcher {
     return this.oids.length > 0;
   }
 
+  /** Whether fingerprints are watched (else entries need not be hashed for them). */
+  get wantsFingerprints(): boolean {
+    return this.fingerprints.size > 0;
+  }
+
   match(entry: EntryIdentities): IdentityMatch[] {
     const found: IdentityMatch[] = [];
     for (const cert of entry.certificates) {
@@ -207,6 +212,7 @@ export class IdentityMatcher {
   }
 }
 
+const ISSUER_OIDS = [OID_FULCIO_ISSUER_V2, OID_FULCIO_ISSUER_V1];
 const DER_STRING_TAGS = new Set([0x0c, 0x16, 0x13, 0x14]);
 
 /** An extension value as text: a DER UTF8/IA5/Printable/T61 string decoded, else the raw bytes. */
@@ -231,7 +237,7 @@ export function extensionText(value: Buffer): string {
  * a direct DER walk (scanCertificate): a monitor reads one certificate per entry.
  */
 export function certificateIdentity(der: Uint8Array, fingerprint: string, withExtensions: boolean): EntryCertificate {
-  const scanned = scanCertificate(der);
+  const scanned = scanCertificate(der, withExtensions ? undefined : ISSUER_OIDS);
   const extensions = new Map<string, string>();
   if (withExtensions) for (const [oid, value] of scanned.extensions) extensions.set(oid, extensionText(value));
   const v2 = scanned.extensions.get(OID_FULCIO_ISSUER_V2);

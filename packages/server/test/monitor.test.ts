@@ -232,3 +232,43 @@ test('--ct: a CT log is monitored through get-sth / get-sth-consistency / get-en
     await ct.close();
   }
 });
+
+test('outputs: the webhook is retried with back-off, --output-file gets the same lines, metrics count the run', async () => {
+  const { createServer } = await import('node:http');
+  const { MonitorMetrics } = await import('../src/monitor/index.js');
+  const received: string[] = [];
+  let calls = 0;
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      calls++;
+      if (calls <= 2) return void res.writeHead(503).end();
+      received.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const log = await startLogService({ dir: join(dir, 'outputs'), admissionWorkers: 0 });
+  const metrics = new MonitorMetrics();
+  const server = await metrics.serve(0);
+  try {
+    await addEntry(log.url, certEntry(alice, Buffer.from('hooked')));
+    const file = join(dir, 'outputs.jsonl');
+    const lines: string[] = [];
+    const outputs = new MonitorOutputs({ stdout: (l) => lines.push(l), outputFile: file, webhook: `http://127.0.0.1:${(hook.address() as { port: number }).port}/`, webhookBaseDelayMs: 20 });
+    const key = log.log.signer.publicKey;
+    await runMonitor({ logUrl: log.url, reader: new TilesReader(log.url, key), logKey: key, statePath: join(dir, 'outputs.json'), matcher, outputs, metrics });
+    await outputs.flush();
+    assert.equal(lines.length, 1);
+    assert.equal(readFileSync(file, 'utf8'), `${lines[0]}\n`);
+    assert.deepEqual([calls, received], [3, [lines[0]]]);
+    const text = await (await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`)).text();
+    for (const line of ['sigstack_monitor_checkpoints_verified_total 1', 'sigstack_monitor_entries_scanned_total 1', 'sigstack_monitor_matches_total 1', 'sigstack_monitor_tree_size 1']) assert.ok(text.includes(line), line);
+    assert.match(text, /sigstack_monitor_last_success_timestamp_seconds \d/);
+  } finally {
+    server.close();
+    hook.close();
+    await log.close();
+  }
+});

@@ -6,7 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,13 +62,17 @@ async function fill(log: TransparencyLog, template: { der: Buffer; at: number })
   process.stderr.write('\n');
 }
 
-function monitorOnce(args: string[]): Promise<{ code: number; matches: number; stderr: string }> {
+/** Runs the monitor; with /usr/bin/time (Linux) also its CPU seconds, as the machine may be shared. */
+function monitorOnce(args: string[]): Promise<{ code: number; matches: number; stderr: string; cpu?: number }> {
+  const command = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), main, 'monitor', ...args];
+  const timed = existsSync('/usr/bin/time');
+  const [file, argv] = timed ? ['/usr/bin/time', ['-f', 'monitor-cpu %U %S', process.execPath, ...command]] : [process.execPath, command];
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), main, 'monitor', ...args], { maxBuffer: 1 << 30 }, (err, stdout, stderr) => {
+    execFile(file as string, argv as string[], { maxBuffer: 1 << 30 }, (err, stdout, stderr) => {
       const matches = stdout.split('\n').filter((l) => l.startsWith('{"type":"match"')).length;
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, matches, stderr });
+      const cpu = /monitor-cpu ([\d.]+) ([\d.]+)/.exec(stderr);
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, matches, stderr, ...(cpu ? { cpu: Number(cpu[1]) + Number(cpu[2]) } : {}) });
     });
-    void child;
   });
 }
 
@@ -85,7 +89,8 @@ async function run(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     const expected = Math.ceil(total / 4);
     if (result.code !== 0 || result.matches !== expected) throw new Error(`the monitor exited ${result.code} with ${result.matches} matches (expected ${expected}): ${result.stderr.slice(-500)}`);
-    process.stdout.write(`${total} entries, ${result.matches} matches in ${seconds.toFixed(2)} s\n`);
+    const cpu = result.cpu === undefined ? '' : `; the monitor used ${result.cpu.toFixed(2)} s of CPU (${Math.round(total / result.cpu)} entries per CPU-second)`;
+    process.stdout.write(`${total} entries, ${result.matches} matches in ${seconds.toFixed(2)} s${cpu}\n`);
     process.stdout.write(`monitor: ${Math.round(total / seconds)} entries/s\n`);
   } finally {
     await service.close();

@@ -31,7 +31,11 @@ function list(v: unknown): unknown[] {
 export class EntryDecoder {
   private readonly cache = new Map<string, Part>();
 
-  constructor(private readonly withExtensions: boolean) {}
+  constructor(
+    private readonly withExtensions: boolean,
+    /** Without watched fingerprints, certificates need not be hashed. */
+    private readonly withFingerprints = true,
+  ) {}
 
   private remember(key: string, make: () => Part): Part {
     const hit = this.cache.get(key);
@@ -48,20 +52,29 @@ export class EntryDecoder {
   }
 
   private certificate(der: Buffer): EntryCertificate {
-    return certificateIdentity(der, sha256Hex(der), this.withExtensions);
+    return certificateIdentity(der, this.withFingerprints ? sha256Hex(der) : '', this.withExtensions);
   }
 
   /** A PEM (certificate(s) or public key) as entries carry it, base64 of the PEM text. */
   private pemContent(b64: unknown, format = 'x509'): Part {
     if (typeof b64 !== 'string' || b64 === '') return { certificates: [], keys: [] };
+    if (format === 'x509') {
+      // The common case, one certificate PEM (a new one in nearly every entry, so not cached),
+      // without the general PEM parser.
+      const text = Buffer.from(b64, 'base64').toString('latin1');
+      const begin = text.indexOf(CERT_BEGIN);
+      const end = begin < 0 ? -1 : text.indexOf(CERT_END, begin);
+      if (begin >= 0 && end > 0) {
+        try {
+          return { certificates: [this.certificate(Buffer.from(text.slice(begin + CERT_BEGIN.length, end), 'base64'))], keys: [] };
+        } catch {
+          return { certificates: [], keys: [] };
+        }
+      }
+    }
     return this.remember(`${format}:${b64}`, () => {
       const content = Buffer.from(b64, 'base64');
       if (format === 'x509') {
-        // The common case, one certificate PEM, without the general PEM parser.
-        const text = content.toString('latin1');
-        const begin = text.indexOf(CERT_BEGIN);
-        const end = begin < 0 ? -1 : text.indexOf(CERT_END, begin);
-        if (begin >= 0 && end > 0) return { certificates: [this.certificate(Buffer.from(text.slice(begin + CERT_BEGIN.length, end), 'base64'))], keys: [] };
         const blocks = pemDecodeAll(content.toString('utf8'));
         const certs = blocks.filter((b) => b.label === 'CERTIFICATE');
         if (certs.length > 0) return { certificates: [this.certificate(certs[0]!.der)], keys: [] };
@@ -78,7 +91,13 @@ export class EntryDecoder {
   private v2Verifier(v: unknown): Part {
     const verifier = obj(v);
     const cert = obj(verifier.x509Certificate).rawBytes;
-    if (typeof cert === 'string') return this.remember(`v2c:${cert}`, () => ({ certificates: [this.certificate(Buffer.from(cert, 'base64'))], keys: [] }));
+    if (typeof cert === 'string') {
+      try {
+        return { certificates: [this.certificate(Buffer.from(cert, 'base64'))], keys: [] };
+      } catch {
+        return { certificates: [], keys: [] };
+      }
+    }
     const key = obj(verifier.publicKey).rawBytes;
     if (typeof key === 'string') return this.remember(`v2k:${key}`, () => ({ certificates: [], keys: [{ fingerprint: sha256Hex(Buffer.from(key, 'base64')), subjects: [] }] }));
     return { certificates: [], keys: [] };

@@ -99,7 +99,7 @@ export async function runMonitor(options: MonitorOptions): Promise<RunResult> {
   let range = rangeOf(saved);
   const from = saved?.size ?? 0;
   if (options.matcher && now.size > from) {
-    const decoder = new EntryDecoder(options.matcher.wantsExtensions);
+    const decoder = new EntryDecoder(options.matcher.wantsExtensions, options.matcher.wantsFingerprints);
     const matcher = options.matcher;
     const matches: Record<string, unknown>[] = [];
     const fresh = range ?? CompactRange.empty();
