@@ -83,7 +83,7 @@ export function parseTlogPolicy(text: string): TlogPolicy {
         if (name === 'none') throw bad(n, '"none" is reserved');
         if (defined(name)) throw bad(n, `the name ${name} is already defined`);
         const key = wrap(() => parseCosignerVkey(args[1] as string));
-        const id = rawKey(key);
+        const id = key.raw.toString('hex');
         if (keys.has(id)) throw bad(n, 'duplicate key');
         keys.add(id);
         policy.witnesses.set(name, { name, key, ...(args[2] ? { url: args[2] } : {}) });

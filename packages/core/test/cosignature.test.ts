@@ -77,8 +77,35 @@ test('cosigner vkeys: type 0x04, key ID checked, log keys and ML-DSA-44 refused 
   assert.equal(Buffer.from(b64!, 'base64')[0], 0x04);
   assert.throws(() => parseCosignerVkey(`${name}+00000000+${b64}`), (e: CoreError) => e.code === 'COSIGNER_KEY_INVALID');
   assert.throws(() => parseCosignerVkey(formatVerifierKey(NAME, publicKey)), (e: CoreError) => e.code === 'COSIGNER_KEY_UNSUPPORTED');
-  const mldsa = Buffer.concat([Buffer.of(6), Buffer.alloc(1312)]).toString('base64');
-  assert.throws(() => parseCosignerVkey(`${NAME}+00000000+${mldsa}`), (e: CoreError) => e.code === 'COSIGNER_KEY_UNSUPPORTED');
+  const mldsa = Buffer.concat([Buffer.of(6), Buffer.alloc(1311)]).toString('base64');
+  assert.throws(() => parseCosignerVkey(`${NAME}+00000000+${mldsa}`), (e: CoreError) => e.code === 'COSIGNER_KEY_INVALID' && /1312/.test(e.message));
+});
+
+test('ML-DSA-44 cosignatures (type 0x06) match an independent cosigned_message built from the spec', async () => {
+  const { ml_dsa44 } = await import('@noble/post-quantum/ml-dsa.js');
+  const { formatMldsaCosignerVkey, mldsaCosignatureLine, mldsaKeyPair } = await import('../src/cosignature.js');
+  const keys = mldsaKeyPair(Buffer.alloc(32, 3));
+  const vkey = parseCosignerVkey(formatMldsaCosignerVkey(NAME, keys.publicKey));
+  assert.equal(vkey.keyHint.toString('hex'), createHash('sha256').update(Buffer.concat([Buffer.from(NAME + '\n'), Buffer.of(6), keys.publicKey])).digest().subarray(0, 4).toString('hex'));
+  // struct { "subtree/v1\n\0"; opaque cosigner_name<1..255>; u64 timestamp; opaque log_origin<1..255>; u64 start; u64 end; u8 hash[32] }
+  const specMessage = (time: number) => {
+    const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeUInt32BE(Math.floor(n / 2 ** 32), 0); b.writeUInt32BE(n % 2 ** 32, 4); return b; };
+    return Buffer.concat([Buffer.from('subtree/v1\n\0'), Buffer.of(NAME.length), Buffer.from(NAME), u64(time), Buffer.of('example.com/log'.length), Buffer.from('example.com/log'), u64(0), u64(42), Buffer.alloc(32, 7)]);
+  };
+  const line = mldsaCosignatureLine(body, NAME, keys.secretKey, keys.publicKey, 1_700_000_000);
+  const raw = Buffer.from(line.trim().split(' ')[2] as string, 'base64');
+  assert.equal(raw.length, 2432);
+  assert.equal(raw.readUInt32BE(8), 1_700_000_000);
+  assert.ok(ml_dsa44.verify(raw.subarray(12), specMessage(1_700_000_000), keys.publicKey), 'the spec message is what was signed');
+  // An independently made one verifies in sigstack; on another tree it does not.
+  const ts = Buffer.alloc(8);
+  ts.writeUInt32BE(1_800_000_000, 4);
+  const own = '\u2014 ' + NAME + ' ' + Buffer.concat([vkey.keyHint, ts, Buffer.from(ml_dsa44.sign(specMessage(1_800_000_000), keys.secretKey))]).toString('base64') + '\n';
+  const note = parseSignedNote(body + '\n' + own);
+  assert.equal(verifyCosignature(note.body, note.signatures[0]!, vkey)?.timestamp, 1_800_000_000);
+  assert.equal(verifyCosignature(body.replace('\n42\n', '\n43\n'), note.signatures[0]!, vkey), undefined);
+  // Extension lines are not part of an ML-DSA-44 cosignature.
+  assert.ok(verifyCosignature(body.replace('Timestamp: 123\n', ''), note.signatures[0]!, vkey));
 });
 
 test('checkCosignatures ignores unknown keys and reports a known key whose signature fails', () => {

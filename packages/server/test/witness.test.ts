@@ -118,3 +118,29 @@ test('the rollback race: 20 concurrent submissions from one old size give one 20
     assert.equal(note.split('\n')[1], String(winner));
   });
 });
+
+test('--ml-dsa: the witness also cosigns with ML-DSA-44 (type 0x06), and both lines verify', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'witness-mldsa-'));
+  const service = await startWitnessService({ dir, name: 'witness.test/pq', logs: [`${ORIGIN}=${logVkey}`], mldsa: true });
+  try {
+    assert.ok(service.mldsaVkey);
+    const res = await add(service.url, 0, 7);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.trim().split('\n').length, 2);
+    const keys = [parseCosignerVkey(service.vkey), parseCosignerVkey(service.mldsaVkey!)];
+    const check = checkCosignatures(checkpointNote(7) + res.body, keys);
+    assert.deepEqual([check.valid.size, check.failed], [2, []]);
+    const note = await (await fetch(`${service.url}/${originHash(ORIGIN)}/checkpoint`)).text();
+    assert.equal(checkCosignatures(note, keys).valid.size, 2);
+  } finally {
+    await service.close();
+  }
+  // The seed is kept: the same ML-DSA-44 vkey after a restart.
+  const again = await startWitnessService({ dir, name: 'witness.test/pq', logs: [`${ORIGIN}=${logVkey}`], mldsa: true });
+  const vkey = again.mldsaVkey;
+  await again.close();
+  const first = await startWitnessService({ dir, name: 'witness.test/pq', logs: [`${ORIGIN}=${logVkey}`], mldsa: true });
+  assert.equal(first.mldsaVkey, vkey);
+  await first.close();
+  rmSync(dir, { recursive: true, force: true });
+});

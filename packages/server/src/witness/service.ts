@@ -1,9 +1,10 @@
 // Starts a witness: its Ed25519 cosigner key (witness-key.pem) and state (witness.db) in the
 // data directory, the trusted logs (origin → log verifier keys), and the HTTP server.
 
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreError, parseVerifierKey, type VerifierKey } from '@sigstack/core';
+import { CoreError, mldsaKeyPair, parseVerifierKey, type VerifierKey } from '@sigstack/core';
 import type { FastifyInstance } from 'fastify';
 import { ServiceError } from '../errors.js';
 import { loadOrCreateKey } from '../keys.js';
@@ -20,11 +21,15 @@ export interface WitnessServiceOptions {
   port?: number;
   host?: string;
   logger?: boolean | { level: string };
+  /** Also cosign with ML-DSA-44 (type 0x06); its seed is kept in D/witness-mldsa44.seed. */
+  mldsa?: boolean;
 }
 
 export interface WitnessService {
   url: string;
   vkey: string;
+  /** The ML-DSA-44 vkey, with the mldsa option. */
+  mldsaVkey?: string;
   witness: Witness;
   app: FastifyInstance;
   close(): Promise<void>;
@@ -50,6 +55,14 @@ export function parseWitnessLogs(specs: readonly string[]): Map<string, Verifier
   return logs;
 }
 
+/** The ML-DSA-44 key pair from the 32-byte seed at `path`, made there (mode 0600) when absent. */
+export function loadOrCreateMldsaKeys(path: string): { publicKey: Buffer; secretKey: Buffer } {
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32), { mode: 0o600, flag: 'wx' });
+  const seed = readFileSync(path);
+  if (seed.length !== 32) throw new ServiceError(500, 'KEY_INVALID', `${path} must hold a 32-byte ML-DSA-44 seed`);
+  return mldsaKeyPair(seed);
+}
+
 export async function startWitnessService(options: WitnessServiceOptions): Promise<WitnessService> {
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const logs = parseWitnessLogs(options.logs);
@@ -57,7 +70,7 @@ export async function startWitnessService(options: WitnessServiceOptions): Promi
   const state = new WitnessState(join(options.dir, 'witness.db'));
   let witness: Witness;
   try {
-    witness = new Witness(options.name, key.privateKey, logs, state);
+    witness = new Witness(options.name, key.privateKey, logs, state, undefined, options.mldsa ? loadOrCreateMldsaKeys(join(options.dir, 'witness-mldsa44.seed')) : undefined);
   } catch (err) {
     state.close();
     if (err instanceof CoreError) throw new ServiceError(400, 'WITNESS_NAME_INVALID', `--name: ${err.message}`);
@@ -75,6 +88,7 @@ export async function startWitnessService(options: WitnessServiceOptions): Promi
   return {
     url: `http://${host}:${port}`,
     vkey: witness.vkey,
+    ...(witness.mldsaVkey ? { mldsaVkey: witness.mldsaVkey } : {}),
     witness,
     app,
     async close() {

@@ -12,6 +12,8 @@ import {
   TLOG_SIZE_CONTENT_TYPE,
   cosignatureLine,
   formatCosignerVkey,
+  formatMldsaCosignerVkey,
+  mldsaCosignatureLine,
   noteSignatureMatches,
   parseAddCheckpointRequest,
   parseCheckpoint,
@@ -38,8 +40,15 @@ function answer(status: number, reason: string): WitnessAnswer {
   return { status, contentType: 'text/plain; charset=utf-8', body: `${reason}\n`, reason };
 }
 
+export interface MldsaKeys {
+  publicKey: Buffer;
+  secretKey: Buffer;
+}
+
 export class Witness {
   readonly vkey: string;
+  /** The ML-DSA-44 cosigner vkey (type 0x06), when the witness also cosigns with ML-DSA-44. */
+  readonly mldsaVkey: string | undefined;
 
   constructor(
     readonly name: string,
@@ -48,8 +57,10 @@ export class Witness {
     private readonly logs: ReadonlyMap<string, readonly VerifierKey[]>,
     private readonly state: WitnessState,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly mldsa?: MldsaKeys,
   ) {
     this.vkey = formatCosignerVkey(name, privateKey);
+    this.mldsaVkey = mldsa ? formatMldsaCosignerVkey(name, mldsa.publicKey) : undefined;
   }
 
   /** The configured origins. */
@@ -110,7 +121,9 @@ export class Witness {
         return answer(422, why);
       }
     }
-    const line = cosignatureLine(note.body, this.name, this.privateKey, this.now());
+    const now = this.now();
+    let line = cosignatureLine(note.body, this.name, this.privateKey, now);
+    if (this.mldsa) line += mldsaCosignatureLine(note.body, this.name, this.mldsa.secretKey, this.mldsa.publicKey, now);
     const logLines = note.signatures
       .filter((sig) => keys.some((k) => noteSignatureMatches(sig, k.name, k.keyHint)))
       .map((sig) => `\u2014 ${sig.name} ${Buffer.concat([sig.keyHint, sig.signature]).toString('base64')}\n`);
