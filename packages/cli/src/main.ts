@@ -24,6 +24,8 @@ commands:
   dev-token (--dir D | --url U) --email E  print an ID token from the development issuer
   up [--dir D] [--port P]                the whole stack in one process: log, CA + CT, TSA, dev OIDC, TUF
   trust init --url U [--root F]          fetch and cache a trusted root and signing config through TUF
+  witness serve|generate-key             run a C2SP tlog-witness that cosigns log checkpoints
+  monitor --log URL --state F ...        watch a log: consistency, identities, witnesses (see: sigstack monitor --help)
   help                                   this text
 
 Example (a bundle from the public sigstore instance):
@@ -111,6 +113,14 @@ async function main(argv: string[]): Promise<number> {
     case 'trust': {
       const { trustCommand } = await import('./commands/trust.js');
       return trustCommand(rest);
+    }
+    case 'witness': {
+      const { witnessCommand } = await import('./commands/witness.js');
+      return witnessCommand(rest);
+    }
+    case 'monitor': {
+      const { monitorCommand } = await import('./commands/monitor.js');
+      return monitorCommand(rest);
     }
     case undefined:
     case 'help':

@@ -48,3 +48,14 @@ test('bench:image ends with its sign and verify latency line', async () => {
 test('bench:explorer ends with its throughput and latency line', async () => {
   assert.match(await run('explorer-bench'), /^explorer: [1-9]\d* searches\/s, p99 [\d.]+ ms$/);
 });
+
+test('bench:monitor ends with its throughput line', async () => {
+  const previous = process.env.BENCH_ENTRIES;
+  process.env.BENCH_ENTRIES = '1000';
+  try {
+    assert.match(await run('monitor-bench'), /^monitor: [1-9]\d* entries\/s$/);
+  } finally {
+    if (previous === undefined) delete process.env.BENCH_ENTRIES;
+    else process.env.BENCH_ENTRIES = previous;
+  }
+});

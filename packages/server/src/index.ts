@@ -8,3 +8,6 @@ export * as ca from './ca/index.js';
 export * as oidcDev from './oidc-dev/index.js';
 export * as stack from './stack.js';
 export * as tuf from './tuf/index.js';
+export * as witness from './witness/index.js';
+export * as keys from './keys.js';
+export * as monitor from './monitor/index.js';

@@ -18,6 +18,7 @@ import { TransparencyLog, type LogOptions } from './log/engine/log.js';
 import { LogSigner } from './log/engine/log-signer.js';
 import { AdmissionPool } from './log/admission/pool.js';
 import { buildLogApp } from './log/http/app.js';
+import { loadWitnessing } from './log/witnessing/load.js';
 import { CtLog } from './ctlog/ct-log.js';
 import { buildCtApp } from './ctlog/http.js';
 import { createCaHierarchy } from './ca/keys/index.js';
@@ -48,6 +49,10 @@ export interface StackOptions {
   logOptions?: LogOptions;
   /** Warnings (e.g. the log is named after another address); default: stderr. */
   warn?: (message: string) => void;
+  /** A C2SP tlog-policy file naming the witnesses the transparency log asks for cosignatures. */
+  witnessPolicy?: string;
+  /** Publish log checkpoints only once the policy's quorum cosigned them. */
+  witnessFailClosed?: boolean;
 }
 
 /** Files the stack keeps in its directory. */
@@ -328,6 +333,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => admission.close());
     const logApp = buildLogApp({ log, treeId, admission, logger });
     closers.push(() => logApp.close());
+    if (options.witnessPolicy) {
+      const witnessing = loadWitnessing(options.witnessPolicy, log, logApp, options);
+      closers.push(async () => witnessing.close());
+    }
 
     // The dev OIDC issuer under /oidc (its URL recorded for `sigstack dev-token --dir`).
     const oidcDir = join(dir, STACK_FILES.oidc);

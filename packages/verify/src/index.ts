@@ -5,3 +5,4 @@ export { VerificationError } from './errors.js';
 export type { Artifact } from './signed-content.js';
 export type { IdentityPolicy } from './policy.js';
 export { VerifierPool, type VerifierPoolOptions } from './pool.js';
+export { checkBundleWitnesses, witnessPolicyFromKeys, witnessPolicyFromText } from './witness.js';

@@ -9,6 +9,7 @@ import { CliError } from '../errors.js';
 import { stopSignal } from '../stop-signal.js';
 
 export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host H] [--key KEY.pem] [--key-type ed25519|ecdsa-p256] [--name N]
+                        [--witness-policy POLICY] [--witness-fail-closed]
        sigstack log info --url U
        sigstack log get --url U (--index N | --uuid ID)
        sigstack log search --url U (--sha256 HEX | --artifact FILE | --email E | --public-key FILE [--pki-format x509|pgp|minisign|ssh])
@@ -48,7 +49,7 @@ function needUrl(values: Record<string, unknown>): string {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const v = options(args, { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, 'key-type': { type: 'string' }, name: { type: 'string' } });
+  const v = options(args, { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, 'key-type': { type: 'string' }, name: { type: 'string' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' } });
   const keyType = (v['key-type'] as string | undefined) ?? 'ed25519';
   if (keyType !== 'ed25519' && keyType !== 'ecdsa-p256') throw new CliError('USAGE', '--key-type must be ed25519 or ecdsa-p256');
   const { startLogService } = await import('@sigstack/server');
@@ -58,6 +59,8 @@ async function serve(args: string[]): Promise<number> {
     ...(v.host ? { host: v.host as string } : {}),
     ...(v.key ? { keyPath: v.key as string } : {}),
     ...(v.name ? { name: v.name as string } : {}),
+    ...(v['witness-policy'] ? { witnessPolicy: v['witness-policy'] as string } : {}),
+    ...(v['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
     keyType,
     logger: { level: 'info' },
   });

@@ -10,7 +10,7 @@ import { stopSignal } from '../stop-signal.js';
 
 type Stack = StackModule.Stack;
 
-export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--host H]
+export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--host H] [--witness-policy POLICY [--witness-fail-closed]]
 
   Runs the whole sigstack in one process on one port: the transparency log (Rekor v1 and v2 APIs,
   tiles) at /, the certificate authority (Fulcio v2) at /api/v2/signingCert, its CT log under
@@ -88,7 +88,7 @@ export function describeStack(stack: Stack, self = selfCommand()): UpSummary {
 export async function upCommand(args: string[]): Promise<number> {
   let values;
   try {
-    values = parseArgs({ args, options: { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values;
+    values = parseArgs({ args, options: { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values;
   } catch (err) {
     throw new CliError('USAGE', `${(err as Error).message}\n${UP_USAGE}`);
   }
@@ -105,6 +105,8 @@ export async function upCommand(args: string[]): Promise<number> {
     dir,
     port,
     ...(values.host ? { host: values.host } : {}),
+    ...(values['witness-policy'] ? { witnessPolicy: values['witness-policy'] } : {}),
+    ...(values['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
     logger: { level: 'error', stream: process.stderr },
     warn: (message) => process.stderr.write(`sigstack up: warning: ${message}\n`),
   });

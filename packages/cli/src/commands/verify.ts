@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseBundleJson } from '@sigstack/core';
-import { TrustMaterial, Verifier, type VerificationResult, type VerifyPolicy } from '@sigstack/verify';
+import { TrustMaterial, Verifier, checkBundleWitnesses, type VerificationResult, type VerifyPolicy } from '@sigstack/verify';
+import { witnessOptions, witnessPolicyOf } from './verify-witness.js';
 import { readArtifact } from '../artifact.js';
 import { CliError } from '../errors.js';
 
@@ -13,6 +14,7 @@ export const VERIFY_USAGE = `usage: sigstack verify FILE_OR_DIGEST --bundle B
          (--certificate-oidc-issuer U | --certificate-oidc-issuer-regexp R)
          [--trusted-root F]
        sigstack verify FILE --bundle B --key KEY.pem [--trusted-root F]
+       ... [--witness VKEY ... [--witness-threshold N] | --witness-policy FILE]   require witness cosignatures
 
 FILE_OR_DIGEST is the signed file, or sha256:<hex> for its digest.
 Verification is offline; the default trust is the public-good sigstore instance.`;
@@ -22,6 +24,7 @@ export interface VerifyRequest {
   bundle: string;
   trustedRoot?: string;
   policy: VerifyPolicy;
+  witnesses?: ReturnType<typeof witnessPolicyOf>;
 }
 
 export function parseVerifyArgs(args: string[]): VerifyRequest {
@@ -39,6 +42,7 @@ export function parseVerifyArgs(args: string[]): VerifyRequest {
         key: { type: 'string' },
         'trusted-root': { type: 'string' },
         staging: { type: 'boolean' },
+        ...witnessOptions,
       },
     });
   } catch (err) {
@@ -78,6 +82,8 @@ export function parseVerifyArgs(args: string[]): VerifyRequest {
   }
   const request: VerifyRequest = { artifact: parsed.positionals[0] as string, bundle: v.bundle, policy };
   if (v['trusted-root'] !== undefined) request.trustedRoot = v['trusted-root'];
+  const witnesses = witnessPolicyOf(v);
+  if (witnesses) request.witnesses = witnesses;
   return request;
 }
 
@@ -95,7 +101,10 @@ export function prepareVerification(request: VerifyRequest) {
 
 export async function runVerify(request: VerifyRequest): Promise<VerificationResult> {
   const { bundleText, artifact, verifier, policy } = prepareVerification(request);
-  return verifier.verify(parseBundleJson(bundleText), artifact, policy);
+  const bundle = parseBundleJson(bundleText);
+  const result = await verifier.verify(bundle, artifact, policy);
+  if (request.witnesses) checkBundleWitnesses(bundle, request.witnesses);
+  return result;
 }
 
 export function describeResult(result: VerificationResult): string {

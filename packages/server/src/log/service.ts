@@ -13,6 +13,7 @@ import { TransparencyLog, type LogOptions } from './engine/log.js';
 import { LogSigner } from './engine/log-signer.js';
 import { AdmissionPool } from './admission/pool.js';
 import { buildLogApp } from './http/app.js';
+import { loadWitnessing } from './witnessing/load.js';
 
 export interface LogServiceOptions extends LogOptions {
   /** Data directory (created): log.db, log-key.pem. */
@@ -28,6 +29,12 @@ export interface LogServiceOptions extends LogOptions {
   logger?: FastifyServerOptions['logger'];
   /** Worker threads that check proposed entries; default one per core beyond the first (at least 1), 0 = inline. */
   admissionWorkers?: number;
+  /** A C2SP tlog-policy file: the witnesses (with URLs) to ask for cosignatures, and the quorum. */
+  witnessPolicy?: string;
+  /** Publish a checkpoint only once the policy's quorum cosigned it (default: fail-open). */
+  witnessFailClosed?: boolean;
+  /** Time each witness gets per checkpoint (default 1000 ms). */
+  witnessTimeoutMs?: number;
 }
 
 export interface LogService {
@@ -61,6 +68,7 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
   const log = await TransparencyLog.open(storage, new LogSigner(name, key), options);
   const admission = new AdmissionPool(options.admissionWorkers ?? Math.max(1, availableParallelism()), log.signer);
   const server = buildLogApp({ log, treeId, admission, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), logger: options.logger ?? false });
+  const witnessing = options.witnessPolicy ? loadWitnessing(options.witnessPolicy, log, server, options) : undefined;
   await server.listen({ port, host });
   const address = server.server.address() as { port: number };
   return {
@@ -69,6 +77,7 @@ export async function startLogService(options: LogServiceOptions): Promise<LogSe
     app: server,
     treeId,
     async close() {
+      witnessing?.close();
       await server.close();
       await admission.close();
       await log.close();

@@ -29,6 +29,14 @@ export interface CurrentCheckpoint extends PublishedCheckpoint {
   rootHash: Buffer;
 }
 
+/** Adds witness cosignatures to the checkpoints the log serves (log/witnessing). */
+export interface CheckpointWitnessing {
+  /** What to serve given the newest durable checkpoint and the one the log started with. */
+  view(current: CurrentCheckpoint, startup: CurrentCheckpoint): CurrentCheckpoint;
+  /** Resolves when answers over `checkpoint` may go out. */
+  submit(checkpoint: CurrentCheckpoint): Promise<void>;
+}
+
 export interface BatchStats {
   size: number;
   durationMs: number;
@@ -62,6 +70,8 @@ export class TransparencyLog {
   private readonly batchDelayMs: number;
   /** Called after every committed batch (metrics). */
   onBatch: (stats: BatchStats) => void = () => {};
+  private witnessing: CheckpointWitnessing | undefined;
+  private startup!: CurrentCheckpoint;
 
   private constructor(
     readonly storage: LogStorage,
@@ -89,11 +99,19 @@ export class TransparencyLog {
     } else {
       log.current = await log.publish(published?.size ?? 0, size, rootHash);
     }
+    log.startup = log.current;
     return log;
   }
 
+  /** The checkpoint served (with the witnesses' cosignatures when witnessing is on). */
   get checkpoint(): CurrentCheckpoint {
-    return this.current;
+    return this.witnessing ? this.witnessing.view(this.current, this.startup) : this.current;
+  }
+
+  /** Turns on witnessing: the current checkpoint is sent at once, then every new one. */
+  witnessWith(witnessing: CheckpointWitnessing): void {
+    this.witnessing = witnessing;
+    void witnessing.submit(this.current);
   }
 
   get logId(): Buffer {
@@ -142,8 +160,11 @@ export class TransparencyLog {
       this.batchDone();
       return;
     }
+    const committed = this.current;
     this.batchDone();
     const { fresh, duplicates, startIndex, integratedTime } = sequenced;
+    // Answers wait for the witnesses' round over their checkpoint (sequencing does not).
+    if (this.witnessing && fresh.length > 0) await this.witnessing.submit(committed);
     fresh.forEach((p, i) => p.resolve({ index: startIndex + i, integratedTime, leafHash: p.leafHash, duplicate: false }));
     for (const { pending, index } of duplicates) {
       this.storage.readEntries(index, 1).then(
