@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -21,7 +21,6 @@ import { buildLogApp } from './log/http/app.js';
 import { CtLog } from './ctlog/ct-log.js';
 import { buildCtApp } from './ctlog/http.js';
 import { createCaHierarchy } from './ca/keys/index.js';
-import { parseOidcConfig } from './ca/oidc/config.js';
 import { TokenVerifier } from './ca/oidc/verify-token.js';
 import { SigningCertificateAuthority } from './ca/http/signing-cert.js';
 import { buildCaApp } from './ca/http/app.js';
@@ -32,6 +31,11 @@ import { buildDevOidcApp } from './oidc-dev/app.js';
 import { loadOrCreateDevKey } from './oidc-dev/key.js';
 import { TufRepository } from './tuf/repository.js';
 import { registerTufRoutes } from './tuf/http.js';
+import { parsePublicUrl, type PublicUrl } from './production/public-url.js';
+import { createStackServer, type TlsFiles } from './production/tls.js';
+import { frontDoor } from './production/front-door.js';
+import { RateLimiter } from './production/rate-limit.js';
+import { interactiveIssuers, stackOidcConfig } from './production/issuers.js';
 
 export interface StackOptions {
   /** Data directory (created): every key, both logs' databases, the trust files (default ./.sigstack). */
@@ -48,6 +52,22 @@ export interface StackOptions {
   logOptions?: LogOptions;
   /** Warnings (e.g. the log is named after another address); default: stderr. */
   warn?: (message: string) => void;
+  /**
+   * Production mode: the URL clients use (https://sigstore.example.com). Every URL in the trust
+   * files and every log origin derive from it, never from the bind address; the dev issuer is
+   * off unless `devIssuer`.
+   */
+  publicUrl?: string;
+  /** Fulcio's issuer configuration (JSON or YAML) the CA trusts; required in production unless `devIssuer`. */
+  oidcConfigPath?: string;
+  /** Serve the development OIDC issuer under /oidc (default: on without publicUrl, off with it). */
+  devIssuer?: boolean;
+  /** Serve HTTPS with this certificate chain and key (reloadTls() rereads them). */
+  tls?: TlsFiles;
+  /** Behind a reverse proxy: the client address comes from X-Forwarded-For / X-Real-IP. */
+  trustProxy?: boolean;
+  /** Write requests per minute per client (429 + Retry-After beyond); 0: no limit (default: 0 in development, 600 in production). */
+  rateLimitPerMinute?: number;
 }
 
 /** Files the stack keeps in its directory. */
@@ -77,7 +97,7 @@ export interface StackUrls {
   ct: string;
   /** POST here for an RFC 3161 timestamp. */
   tsa: string;
-  /** The development OIDC issuer (its `iss`; POST {oidc}/token). */
+  /** The development OIDC issuer (its `iss`; POST {oidc}/token); served only when the dev issuer is on. */
   oidc: string;
   /** TUF metadata base URL; targets under {tuf}/targets. */
   tuf: string;
@@ -98,6 +118,14 @@ export interface Stack {
   files: StackFiles;
   /** The log's name (checkpoint origin), fixed at its first start. */
   logName: string;
+  /** The log's base URL in trusted_root.json (scheme://logName). */
+  logUrl: string;
+  /** Whether the dev OIDC issuer is served (and trusted by the CA). */
+  devIssuer: boolean;
+  /** Production mode (started with a public URL). */
+  production: boolean;
+  /** Rereads the TLS certificate and key (SIGHUP in `sigstack up`); throws, keeping the old ones, when they are bad. */
+  reloadTls(): void;
   /** Whether this start created the directory's keys. */
   created: boolean;
   trustedRoot: Record<string, unknown>;
@@ -150,6 +178,8 @@ interface TrustInputs {
   createdAt: string;
   urls: StackUrls;
   logName: string;
+  /** The log's base URL (default http://logName). */
+  logUrl?: string;
   log: LogSigner;
   ctLog: CtLog;
   caChain: Buffer[];
@@ -166,7 +196,7 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
     tlogs: [
       {
         // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
-        baseUrl: `http://${inputs.logName}`,
+        baseUrl: inputs.logUrl ?? `http://${inputs.logName}`,
         hashAlgorithm: 'SHA2_256',
         publicKey: { rawBytes: inputs.log.spki.toString('base64'), keyDetails: inputs.log.keyDetails, validFor },
         logId: { keyId: inputs.log.logId.toString('base64') },
@@ -204,12 +234,12 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
 }
 
 /** signing_config.json (v0.2): the CA, the dev issuer, the log as Rekor v2 and v1 (v2 preferred), the TSA. */
-export function stackSigningConfig(createdAt: string, urls: StackUrls): Record<string, unknown> {
+export function stackSigningConfig(createdAt: string, urls: StackUrls, oidcUrls: string[] = [urls.oidc]): Record<string, unknown> {
   const service = (url: string, majorApiVersion: number) => ({ url, majorApiVersion, validFor: { start: createdAt }, operator: 'sigstack' });
   return {
     mediaType: SIGNING_CONFIG_V02_MEDIA_TYPE,
     caUrls: [service(urls.ca, 1)],
-    oidcUrls: [service(urls.oidc, 1)],
+    oidcUrls: oidcUrls.map((url) => service(url, 1)),
     // Both APIs of the one log; clients picking one (ANY) take the newest API they speak.
     rekorTlogUrls: [service(urls.rekor, 2), service(urls.rekor, 1)],
     tsaUrls: [service(urls.tsa, 1)],
@@ -254,6 +284,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = options.host ?? '127.0.0.1';
   const warn = options.warn ?? ((message: string) => process.stderr.write(`sigstack: warning: ${message}\n`));
   const logger = options.logger ?? false;
+  const publicUrl: PublicUrl | undefined = options.publicUrl !== undefined ? parsePublicUrl(options.publicUrl) : undefined;
+  const production = publicUrl !== undefined;
+  const devIssuer = options.devIssuer ?? !production;
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? (production ? 600 : 0);
+  if (!devIssuer && options.oidcConfigPath === undefined) stackOidcConfig({}); // NO_OIDC_ISSUERS, before anything is made
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 
   const statePath = join(dir, STACK_FILES.state);
@@ -269,14 +304,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // services are ready get a 503.
   let dispatch: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let closing = false;
-  const server = createServer((req, res) => {
-    if (closing) return sendJson(res, 503, { code: 503, error: 'SHUTTING_DOWN', message: 'sigstack is shutting down' });
-    if (!dispatch) return sendJson(res, 503, { code: 503, error: 'STARTING', message: 'sigstack is starting; try again in a moment' });
-    dispatch(req, res);
-  });
+  const { server, reloadTls } = createStackServer(
+    frontDoor(
+      { pathPrefix: publicUrl?.pathPrefix ?? '', trustProxy: options.trustProxy ?? false, ...(rateLimitPerMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute: rateLimitPerMinute }) } : {}) },
+      (req, res) => {
+        if (closing) return sendJson(res, 503, { code: 503, error: 'SHUTTING_DOWN', message: 'sigstack is shutting down' });
+        if (!dispatch) return sendJson(res, 503, { code: 503, error: 'STARTING', message: 'sigstack is starting; try again in a moment' });
+        dispatch(req, res);
+      },
+    ),
+    options.tls,
+  );
   server.keepAliveTimeout = 72_000;
   const port = await listen(server, options.port ?? 3000, host);
-  const origin = `http://${hostForUrl(host)}:${port}`;
+  const origin = publicUrl?.base ?? `${options.tls ? 'https' : 'http'}://${hostForUrl(host)}:${port}`;
   const urls: StackUrls = {
     origin,
     rekor: origin,
@@ -316,9 +357,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       treeId = randomBytes(8).toString('hex');
       await logStorage.setMeta('treeId', treeId);
     }
-    const logName = (await logStorage.getMeta('name')) ?? `${hostForUrl(host)}:${port}`;
+    const storedName = await logStorage.getMeta('name');
+    const logName = storedName ?? publicUrl?.name ?? `${hostForUrl(host)}:${port}`;
+    if (production && storedName !== undefined && storedName !== publicUrl!.name) {
+      throw new ServiceError(
+        500,
+        'LOG_NAME_MISMATCH',
+        `the transparency log in ${logDir} is named ${storedName} (its checkpoint origin, fixed at its first start), not ${publicUrl!.name} as --public-url ${publicUrl!.base} says: start with --public-url matching it, or use a new --dir`,
+      );
+    }
     await logStorage.setMeta('name', logName);
-    if (`http://${logName}` !== origin) {
+    const logUrl = `${publicUrl?.scheme ?? (options.tls ? 'https' : 'http')}://${logName}`;
+    if (!production && logUrl !== origin) {
       warn(`the transparency log is named ${logName} (where it first ran) but now serves at ${origin}: trusted_root.json keeps naming http://${logName}, so that checkpoints verify; run on that address to keep one URL for both`);
     }
     const log = await TransparencyLog.open(logStorage, new LogSigner(logName, logKey), options.logOptions ?? {});
@@ -329,13 +379,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const logApp = buildLogApp({ log, treeId, admission, logger });
     closers.push(() => logApp.close());
 
-    // The dev OIDC issuer under /oidc (its URL recorded for `sigstack dev-token --dir`).
+    // The dev OIDC issuer under /oidc (its URL recorded for `sigstack dev-token --dir`), when on.
     const oidcDir = join(dir, STACK_FILES.oidc);
-    mkdirSync(oidcDir, { recursive: true, mode: 0o700 });
-    const oidcKey = loadOrCreateDevKey(join(oidcDir, 'oidc-dev-key.pem'));
-    const oidcApp = buildDevOidcApp({ issuerUrl: urls.oidc, key: oidcKey, logger, interactiveFlows: true, defaultEmail: 'you@example.com' });
-    closers.push(() => oidcApp.close());
-    writeIfChanged(join(oidcDir, 'oidc-dev-issuer.json'), json({ issuer: urls.oidc }));
+    let oidcApp: FastifyInstance | undefined;
+    if (devIssuer) {
+      mkdirSync(oidcDir, { recursive: true, mode: 0o700 });
+      const oidcKey = loadOrCreateDevKey(join(oidcDir, 'oidc-dev-key.pem'));
+      oidcApp = buildDevOidcApp({ issuerUrl: urls.oidc, key: oidcKey, logger, interactiveFlows: true, defaultEmail: 'you@example.com' });
+      closers.push(() => oidcApp!.close());
+      writeIfChanged(join(oidcDir, 'oidc-dev-issuer.json'), json({ issuer: urls.oidc }));
+    }
 
     // The CA hierarchy first: the CT log accepts chains to its root.
     const caDir = join(dir, STACK_FILES.ca);
@@ -350,7 +403,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(async () => {
       if (ctStorageOwned) await ctStorage.close();
     });
-    const ctName = (await ctStorage.getMeta('name')) ?? 'sigstack-ctlog';
+    const ctName = (await ctStorage.getMeta('name')) ?? (publicUrl ? `${publicUrl.name}/ct` : 'sigstack-ctlog');
     await ctStorage.setMeta('name', ctName);
     const ctEngine = await TransparencyLog.open(ctStorage, new LogSigner(ctName, ctKey));
     ctStorageOwned = false;
@@ -359,8 +412,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const ctApp = buildCtApp({ ctLog, logger });
     closers.push(() => ctApp.close());
 
-    // The CA (Fulcio v2), trusting the dev issuer, with SCTs from the CT log in process.
-    const oidcConfig = parseOidcConfig(json({ OIDCIssuers: { [urls.oidc]: { IssuerURL: urls.oidc, ClientID: 'sigstore', Type: 'email' } } }), 'sigstack up');
+    // The CA (Fulcio v2), trusting the configured issuers (and the dev issuer when on), with SCTs from the CT log in process.
+    const oidcConfig = stackOidcConfig({ ...(options.oidcConfigPath !== undefined ? { configPath: options.oidcConfigPath } : {}), ...(devIssuer ? { devIssuerUrl: urls.oidc } : {}) });
+    for (const message of oidcConfig.warnings) warn(`--oidc-config: ${message}`);
     const ca = new SigningCertificateAuthority({ issuer: hierarchy.issuer, chain: hierarchy.chain, verifier: new TokenVerifier(oidcConfig), ctSubmitter: ctLog, ctPublicKey: ctLog.publicKey });
     const caApp = buildCaApp({ ca, oidcConfig, logger });
     closers.push(() => caApp.close());
@@ -375,12 +429,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       createdAt,
       urls,
       logName,
+      logUrl,
       log: log.signer,
       ctLog,
       caChain: hierarchy.chain,
       tsaChain: tsaChain.certificates.map((c) => c.der),
     });
-    const signingConfig = stackSigningConfig(createdAt, urls);
+    const signingConfig = stackSigningConfig(createdAt, urls, devIssuer ? [urls.oidc, ...interactiveIssuers(oidcConfig).filter((u) => u !== urls.oidc)] : interactiveIssuers(oidcConfig));
     const trustedRootText = json(trustedRoot);
     const signingConfigText = json(signingConfig);
     const files: StackFiles = {
@@ -413,13 +468,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const index = {
       name: 'sigstack',
-      description: 'sigstore, whole, in TypeScript (development stack)',
+      description: production ? 'sigstore, whole, in TypeScript' : 'sigstore, whole, in TypeScript (development stack)',
       services: {
         rekor: { url: urls.rekor, apis: ['/api/v1/log', '/api/v2/log/entries', '/checkpoint', '/tile/…'] },
         ca: { url: urls.ca, apis: ['/api/v2/signingCert', '/api/v2/trustBundle', '/api/v2/configuration'] },
         ct: { url: urls.ct },
         tsa: { url: urls.tsa, certchain: `${urls.tsa}/certchain` },
-        oidc: { url: urls.oidc, warning: 'development only: issues tokens to anyone' },
+        ...(devIssuer ? { oidc: { url: urls.oidc, warning: 'development only: issues tokens to anyone' } } : {}),
+        issuers: [...oidcConfig.OIDCIssuers.keys(), ...oidcConfig.MetaIssuers.map((m) => m.pattern)],
         tuf: { url: urls.tuf, targets: Object.values(TUF_TARGETS) },
       },
     };
@@ -429,13 +485,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stackApp.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 404, error: 'NOT_FOUND', message: `no such resource: ${request.method} ${request.url}` }));
     closers.push(() => stackApp.close());
 
-    await Promise.all([logApp, oidcApp, ctApp, caApp, tsaApp, stackApp].map((app) => app.ready()));
+    await Promise.all([logApp, ctApp, caApp, tsaApp, stackApp, ...(oidcApp ? [oidcApp] : [])].map((app) => app.ready()));
 
     // One port, routes by prefix: each service keeps its own app (error handlers, body parsers).
     dispatch = (req, res) => {
       const url = req.url ?? '/';
       const path = url.split('?', 1)[0] as string;
-      if (path === '/oidc' || path.startsWith('/oidc/')) {
+      if (oidcApp && (path === '/oidc' || path.startsWith('/oidc/'))) {
         const rest = url.slice('/oidc'.length);
         req.url = rest.startsWith('/') ? rest : `/${rest}`;
         return oidcApp.routing(req, res);
@@ -455,6 +511,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       urls,
       files,
       logName,
+      logUrl,
+      devIssuer,
+      production,
+      reloadTls,
       created,
       trustedRoot,
       signingConfig,
