@@ -8,3 +8,4 @@ export * as ca from './ca/index.js';
 export * as oidcDev from './oidc-dev/index.js';
 export * as stack from './stack.js';
 export * as tuf from './tuf/index.js';
+export { rotateLogShard, type RotationResult } from './log/shards.js';

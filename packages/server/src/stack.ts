@@ -36,6 +36,8 @@ import { createStackServer, type TlsFiles } from './production/tls.js';
 import { frontDoor } from './production/front-door.js';
 import { RateLimiter } from './production/rate-limit.js';
 import { interactiveIssuers, stackOidcConfig } from './production/issuers.js';
+import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogShard, shardsOf, type ShardRecord } from './log/shards.js';
+import { shardedLogHandler } from './log/shards-http.js';
 
 export interface StackOptions {
   /** Data directory (created): every key, both logs' databases, the trust files (default ./.sigstack). */
@@ -68,6 +70,17 @@ export interface StackOptions {
   trustProxy?: boolean;
   /** Write requests per minute per client (429 + Retry-After beyond); 0: no limit (default: 0 in development, 600 in production). */
   rateLimitPerMinute?: number;
+  /** Freeze the active log shard and start a new one before serving (as `sigstack log rotate`). */
+  rotateLog?: boolean;
+}
+
+/** A log shard as the stack serves it (the last is active; the others are frozen). */
+export interface StackLogShard {
+  name: string;
+  url: string;
+  start: string;
+  end?: string;
+  log: TransparencyLog;
 }
 
 /** Files the stack keeps in its directory. */
@@ -124,6 +137,8 @@ export interface Stack {
   devIssuer: boolean;
   /** Production mode (started with a public URL). */
   production: boolean;
+  /** Every log shard, oldest first; the last is active (`log`, `logName`, `logUrl` are its). */
+  logShards: StackLogShard[];
   /** Rereads the TLS certificate and key (SIGHUP in `sigstack up`); throws, keeping the old ones, when they are bad. */
   reloadTls(): void;
   /** Whether this start created the directory's keys. */
@@ -140,6 +155,8 @@ export interface Stack {
 interface StackState {
   /** When the stack was first started: the start of every validFor in the trust files. */
   createdAt: string;
+  /** The log shards once the log was rotated (see log/shards.ts). */
+  logShards?: ShardRecord[];
 }
 
 function hostForUrl(host: string): string {
@@ -150,7 +167,7 @@ function readState(path: string): StackState | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as Partial<StackState>;
-    if (typeof state.createdAt === 'string' && !Number.isNaN(Date.parse(state.createdAt))) return { createdAt: state.createdAt };
+    if (typeof state.createdAt === 'string' && !Number.isNaN(Date.parse(state.createdAt))) return { createdAt: state.createdAt, ...(Array.isArray(state.logShards) ? { logShards: state.logShards } : {}) };
   } catch {
     // fall through
   }
@@ -180,6 +197,8 @@ interface TrustInputs {
   logName: string;
   /** The log's base URL (default http://logName). */
   logUrl?: string;
+  /** Every log shard with its validity (default: the one log, valid since createdAt). */
+  tlogs?: { url: string; signer: LogSigner; start: string; end?: string }[];
   log: LogSigner;
   ctLog: CtLog;
   caChain: Buffer[];
@@ -193,16 +212,14 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
   const [tsaLeaf] = inputs.tsaChain;
   return {
     mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
-    tlogs: [
-      {
-        // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
-        baseUrl: inputs.logUrl ?? `http://${inputs.logName}`,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: inputs.log.spki.toString('base64'), keyDetails: inputs.log.keyDetails, validFor },
-        logId: { keyId: inputs.log.logId.toString('base64') },
-        operator: 'sigstack',
-      },
-    ],
+    // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
+    tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: inputs.createdAt }]).map((tlog) => ({
+      baseUrl: tlog.url,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: tlog.signer.spki.toString('base64'), keyDetails: tlog.signer.keyDetails, validFor: { start: tlog.start, ...(tlog.end ? { end: tlog.end } : {}) } },
+      logId: { keyId: tlog.signer.logId.toString('base64') },
+      operator: 'sigstack',
+    })),
     certificateAuthorities: [
       {
         subject: caLeafMost ? subjectOf(caLeafMost) : {},
@@ -234,14 +251,14 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
 }
 
 /** signing_config.json (v0.2): the CA, the dev issuer, the log as Rekor v2 and v1 (v2 preferred), the TSA. */
-export function stackSigningConfig(createdAt: string, urls: StackUrls, oidcUrls: string[] = [urls.oidc]): Record<string, unknown> {
-  const service = (url: string, majorApiVersion: number) => ({ url, majorApiVersion, validFor: { start: createdAt }, operator: 'sigstack' });
+export function stackSigningConfig(createdAt: string, urls: StackUrls, oidcUrls: string[] = [urls.oidc], rekorStart = createdAt): Record<string, unknown> {
+  const service = (url: string, majorApiVersion: number, start = createdAt) => ({ url, majorApiVersion, validFor: { start }, operator: 'sigstack' });
   return {
     mediaType: SIGNING_CONFIG_V02_MEDIA_TYPE,
     caUrls: [service(urls.ca, 1)],
     oidcUrls: oidcUrls.map((url) => service(url, 1)),
     // Both APIs of the one log; clients picking one (ANY) take the newest API they speak.
-    rekorTlogUrls: [service(urls.rekor, 2), service(urls.rekor, 1)],
+    rekorTlogUrls: [service(urls.rekor, 2, rekorStart), service(urls.rekor, 1, rekorStart)],
     tsaUrls: [service(urls.tsa, 1)],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },
@@ -298,7 +315,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     state = { createdAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z') };
     writeFileSync(statePath, json(state), { mode: 0o644 });
   }
+  if (options.rotateLog) {
+    await rotateLogShard(dir);
+    state = readState(statePath)!;
+  }
   const createdAt = state.createdAt;
+  const shardRecords = shardsOf(state);
 
   // Listen first (port 0 becomes a real port the log can be named after); requests before the
   // services are ready get a 503.
@@ -379,6 +401,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const logApp = buildLogApp({ log, treeId, admission, logger });
     closers.push(() => logApp.close());
 
+    // Shards made by rotation (log/shards.ts): all but the last are frozen; the last takes entries.
+    const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
+    const extraShards = [];
+    for (const record of shardRecords.slice(1)) {
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger });
+      closers.push(() => shard.close());
+      extraShards.push(shard);
+    }
+    const logShards: StackLogShard[] = [
+      { name: logName, url: logUrl, start: shardRecords[0]!.start, ...(shardRecords[0]!.end ? { end: shardRecords[0]!.end } : {}), log },
+      ...extraShards.map((shard) => ({ name: shard.name, url: `${scheme}://${shard.name}`, start: shard.record.start, ...(shard.record.end ? { end: shard.record.end } : {}), log: shard.log })),
+    ];
+    const activeShard = logShards[logShards.length - 1]!;
+    const servedShards = [{ path: '', treeId, app: logApp }, ...extraShards.map((shard) => ({ path: shard.record.path, treeId: shard.treeId, app: shard.app }))];
+    servedShards.forEach((served, i) => {
+      if (logShards[i]!.end) freezeLogApp(served.app, logShards[i]!.end!, activeShard.url);
+    });
+    const logHandler = shardedLogHandler(servedShards);
+    urls.rekor = activeShard.url;
+
     // The dev OIDC issuer under /oidc (its URL recorded for `sigstack dev-token --dir`), when on.
     const oidcDir = join(dir, STACK_FILES.oidc);
     let oidcApp: FastifyInstance | undefined;
@@ -431,11 +473,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logName,
       logUrl,
       log: log.signer,
+      tlogs: logShards.map((shard) => ({ url: shard.url, signer: shard.log.signer, start: shard.start, ...(shard.end ? { end: shard.end } : {}) })),
       ctLog,
       caChain: hierarchy.chain,
       tsaChain: tsaChain.certificates.map((c) => c.der),
     });
-    const signingConfig = stackSigningConfig(createdAt, urls, devIssuer ? [urls.oidc, ...interactiveIssuers(oidcConfig).filter((u) => u !== urls.oidc)] : interactiveIssuers(oidcConfig));
+    const signingConfig = stackSigningConfig(createdAt, urls, devIssuer ? [urls.oidc, ...interactiveIssuers(oidcConfig).filter((u) => u !== urls.oidc)] : interactiveIssuers(oidcConfig), activeShard.start);
     const trustedRootText = json(trustedRoot);
     const signingConfigText = json(signingConfig);
     const files: StackFiles = {
@@ -471,6 +514,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       description: production ? 'sigstore, whole, in TypeScript' : 'sigstore, whole, in TypeScript (development stack)',
       services: {
         rekor: { url: urls.rekor, apis: ['/api/v1/log', '/api/v2/log/entries', '/checkpoint', '/tile/…'] },
+        ...(logShards.length > 1 ? { logShards: logShards.map((shard) => ({ url: shard.url, start: shard.start, ...(shard.end ? { end: shard.end, frozen: true } : {}) })) } : {}),
         ca: { url: urls.ca, apis: ['/api/v2/signingCert', '/api/v2/trustBundle', '/api/v2/configuration'] },
         ct: { url: urls.ct },
         tsa: { url: urls.tsa, certchain: `${urls.tsa}/certchain` },
@@ -485,7 +529,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stackApp.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 404, error: 'NOT_FOUND', message: `no such resource: ${request.method} ${request.url}` }));
     closers.push(() => stackApp.close());
 
-    await Promise.all([logApp, ctApp, caApp, tsaApp, stackApp, ...(oidcApp ? [oidcApp] : [])].map((app) => app.ready()));
+    await Promise.all([logApp, ...extraShards.map((shard) => shard.app), ctApp, caApp, tsaApp, stackApp, ...(oidcApp ? [oidcApp] : [])].map((app) => app.ready()));
 
     // One port, routes by prefix: each service keeps its own app (error handlers, body parsers).
     dispatch = (req, res) => {
@@ -504,21 +548,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return caApp.routing(req, res);
       }
       if (path === '/' || path.startsWith('/tuf/')) return stackApp.routing(req, res);
-      return logApp.routing(req, res);
+      return logHandler(req, res);
     };
+    claimStackPid(dir);
+    closers.unshift(async () => releaseStackPid(dir));
 
     return {
       urls,
       files,
-      logName,
-      logUrl,
+      log: activeShard.log,
+      logName: activeShard.name,
+      logUrl: activeShard.url,
+      logShards,
       devIssuer,
       production,
       reloadTls,
       created,
       trustedRoot,
       signingConfig,
-      log,
       ctLog,
       tuf,
       server,

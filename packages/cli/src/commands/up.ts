@@ -13,6 +13,7 @@ type Stack = StackModule.Stack;
 export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR]
        sigstack up --public-url https://sigstore.example.com --oidc-config ISSUERS.yaml [--dev-issuer]
                    [--tls-cert CERT.pem --tls-key KEY.pem] [--trust-proxy] [--rate-limit N] [--dir D] [--port P] [--bind ADDR]
+       sigstack up ... --rotate-log      freeze the active log shard and start a new one first (sigstack log rotate)
 
   Runs the whole sigstack in one process on one port: the transparency log (Rekor v1 and v2 APIs,
   tiles) at /, the certificate authority (Fulcio v2) at /api/v2/signingCert, its CT log under
@@ -117,6 +118,7 @@ export async function upCommand(args: string[]): Promise<number> {
         'tls-key': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
         'rate-limit': { type: 'string' },
+        'rotate-log': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -186,5 +188,6 @@ function productionOptions(values: Record<string, string | boolean | undefined>)
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tls: { certPath: tlsCert, keyPath: tlsKey } } : {}),
     ...(values['trust-proxy'] ? { trustProxy: true } : {}),
     ...(rateLimit !== undefined ? { rateLimitPerMinute: rateLimit } : {}),
+    ...(values['rotate-log'] ? { rotateLog: true } : {}),
   };
 }
