@@ -16,6 +16,7 @@ commands:
   log serve|info|get|search|proof        run or query a transparency log (see: sigstack log help)
   ca init|serve                          run the keyless certificate authority (see: sigstack ca help)
   ctlog serve --roots ROOT.pem           run the certificate transparency log the CA records into
+  ca|tsa|ctlog rotate --dir D            retire a stack's CA, TSA or CT log key (the trusted root keeps it, with its end)
   oidc-dev serve                         run the DEVELOPMENT-ONLY OIDC issuer
   dev-token (--dir D | --url U) --email E  print an ID token from the development issuer
   up [--dir D] [--port P]                the whole stack in one process: log, CA + CT, TSA, dev OIDC, TUF
@@ -73,6 +74,10 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { upCommand } = await import('./commands/up.js');
       return upCommand(rest);
+    }
+    case 'tsa': {
+      const { tsaCommand } = await import('./commands/key-rotate.js');
+      return tsaCommand(rest);
     }
     case 'trust': {
       const { trustCommand } = await import('./commands/trust.js');

@@ -9,3 +9,4 @@ export * as oidcDev from './oidc-dev/index.js';
 export * as stack from './stack.js';
 export * as tuf from './tuf/index.js';
 export { rotateLogShard, type RotationResult } from './log/shards.js';
+export { rotateStackKey, type RetiredRecord, type RotatedComponent } from './production/key-rotation.js';

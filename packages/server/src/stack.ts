@@ -38,6 +38,7 @@ import { RateLimiter } from './production/rate-limit.js';
 import { interactiveIssuers, stackOidcConfig } from './production/issuers.js';
 import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogShard, shardsOf, type ShardRecord } from './log/shards.js';
 import { shardedLogHandler } from './log/shards-http.js';
+import { currentStart, retiredChains, retiredCtKeys, retiredRoots, type RetiredChain, type RetiredKey, type RetiredState } from './production/key-rotation.js';
 
 export interface StackOptions {
   /** Data directory (created): every key, both logs' databases, the trust files (default ./.sigstack). */
@@ -157,6 +158,8 @@ interface StackState {
   createdAt: string;
   /** The log shards once the log was rotated (see log/shards.ts). */
   logShards?: ShardRecord[];
+  /** CA, TSA and CT log keys retired by rotation (see production/key-rotation.ts). */
+  retired?: RetiredState;
 }
 
 function hostForUrl(host: string): string {
@@ -167,7 +170,9 @@ function readState(path: string): StackState | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as Partial<StackState>;
-    if (typeof state.createdAt === 'string' && !Number.isNaN(Date.parse(state.createdAt))) return { createdAt: state.createdAt, ...(Array.isArray(state.logShards) ? { logShards: state.logShards } : {}) };
+    if (typeof state.createdAt === 'string' && !Number.isNaN(Date.parse(state.createdAt))) {
+      return { createdAt: state.createdAt, ...(Array.isArray(state.logShards) ? { logShards: state.logShards } : {}), ...(state.retired && typeof state.retired === 'object' ? { retired: state.retired } : {}) };
+    }
   } catch {
     // fall through
   }
@@ -203,6 +208,8 @@ interface TrustInputs {
   ctLog: CtLog;
   caChain: Buffer[];
   tsaChain: Buffer[];
+  /** Keys retired by rotation (production/key-rotation.ts), each valid until it was rotated, and when the current ones started. */
+  retired?: { cas: RetiredChain[]; tsas: RetiredChain[]; ctlogs: RetiredKey[]; caStart: string; tsaStart: string; ctStart: string };
 }
 
 /** trusted_root.json (v0.2): the log, the CA, the CT log and the TSA, each trusted since the stack's first start. */
@@ -210,6 +217,36 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
   const validFor = { start: inputs.createdAt };
   const [caLeafMost] = inputs.caChain;
   const [tsaLeaf] = inputs.tsaChain;
+  const retired = inputs.retired;
+  const chainEntry = (chain: Buffer[], uri: string, range: { start: string; end?: string }) => ({
+    subject: chain[0] ? subjectOf(chain[0]) : {},
+    uri,
+    certChain: { certificates: chain.map((der) => ({ rawBytes: der.toString('base64') })) },
+    validFor: range,
+    operator: 'sigstack',
+  });
+  const ctEntry = (spki: Buffer, logId: Buffer, range: { start: string; end?: string }) => ({
+    baseUrl: inputs.urls.origin,
+    hashAlgorithm: 'SHA2_256',
+    publicKey: { rawBytes: spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: range },
+    logId: { keyId: logId.toString('base64') },
+    operator: 'sigstack',
+  });
+  if (retired) {
+    return {
+      mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
+      tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: inputs.createdAt }]).map((tlog) => ({
+        baseUrl: tlog.url,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: tlog.signer.spki.toString('base64'), keyDetails: tlog.signer.keyDetails, validFor: { start: tlog.start, ...(tlog.end ? { end: tlog.end } : {}) } },
+        logId: { keyId: tlog.signer.logId.toString('base64') },
+        operator: 'sigstack',
+      })),
+      certificateAuthorities: [...retired.cas.map((c) => chainEntry(c.chain, inputs.urls.ca, { start: c.start, end: c.end })), chainEntry(inputs.caChain, inputs.urls.ca, { start: retired.caStart })],
+      ctlogs: [...retired.ctlogs.map((k) => ctEntry(k.spki, k.logId, { start: k.start, end: k.end })), ctEntry(inputs.ctLog.spki, inputs.ctLog.logId, { start: retired.ctStart })],
+      timestampAuthorities: [...retired.tsas.map((c) => chainEntry(c.chain, inputs.urls.tsa, { start: c.start, end: c.end })), chainEntry(inputs.tsaChain, inputs.urls.tsa, { start: retired.tsaStart })],
+    };
+  }
   return {
     mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
     // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
@@ -450,7 +487,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const ctEngine = await TransparencyLog.open(ctStorage, new LogSigner(ctName, ctKey));
     ctStorageOwned = false;
     closers.push(() => ctEngine.close());
-    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [hierarchy.root.x509] });
+    const retiredCas = retiredChains(dir, state, 'ca');
+    const oldRoots = retiredRoots(retiredCas).filter((root) => !root.der.equals(hierarchy.root.der));
+    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [hierarchy.root.x509, ...oldRoots] });
     const ctApp = buildCtApp({ ctLog, logger });
     closers.push(() => ctApp.close());
 
@@ -477,6 +516,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ctLog,
       caChain: hierarchy.chain,
       tsaChain: tsaChain.certificates.map((c) => c.der),
+      ...(state.retired
+        ? {
+            retired: {
+              cas: retiredCas,
+              tsas: retiredChains(dir, state, 'tsa'),
+              ctlogs: retiredCtKeys(dir, state),
+              caStart: currentStart(state, 'ca'),
+              tsaStart: currentStart(state, 'tsa'),
+              ctStart: currentStart(state, 'ctlog'),
+            },
+          }
+        : {}),
     });
     const signingConfig = stackSigningConfig(createdAt, urls, devIssuer ? [urls.oidc, ...interactiveIssuers(oidcConfig).filter((u) => u !== urls.oidc)] : interactiveIssuers(oidcConfig), activeShard.start);
     const trustedRootText = json(trustedRoot);

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,4 +181,53 @@ test('search at the root covers every shard, and an entry ID finds its shard', a
   const cli = await run(['log', 'search', '--url', stack.urls.origin, '--email', EMAIL]);
   assert.equal(cli.code, 0, cli.stderr);
   assert.equal(cli.stdout.trim().split('\n').length >= ids.length, true);
+});
+
+test('ca rotate --root, tsa rotate and ctlog rotate: old and new bundles verify with the TUF root; the retired private keys are gone', async () => {
+  const beforeCount = bundles.length;
+  const rootBefore = readJson(stack.files.trustedRoot) as any;
+  const busy = await run(['ca', 'rotate', '--dir', stackDir]);
+  assert.match(busy.stderr, /STACK_RUNNING/);
+  await stack.close();
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const args of [['ca', 'rotate', '--dir', stackDir, '--root'], ['tsa', 'rotate', '--dir', stackDir], ['ctlog', 'rotate', '--dir', stackDir]]) {
+    const result = await run(args);
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stdout, /^retired the /);
+  }
+  for (const key of ['ca-retired-1/ca-intermediate-key.pem', 'ca-retired-1/ca-root-key.pem', 'ctlog-retired-1/ctlog-key.pem', 'tsa-retired-1/tsa-key.pem']) {
+    assert.equal(existsSync(join(stackDir, key)), false, key);
+  }
+  const again = await run(['ctlog', 'rotate', '--dir', stackDir]);
+  assert.match(again.stderr, /ROTATION_TOO_SOON|KEY_NOT_FOUND/, 'nothing to rotate before the stack made a new key');
+
+  stack = await startStack({ dir: stackDir, port, admissionWorkers: 0, warn: () => {} });
+  const { root } = await tufTrustedRoot();
+  assert.deepEqual(root, readJson(stack.files.trustedRoot));
+  const r = root as any;
+  assert.equal(r.certificateAuthorities.length, 2);
+  assert.equal(r.timestampAuthorities.length, 2);
+  assert.equal(r.ctlogs.length, 2);
+  for (const part of ['certificateAuthorities', 'timestampAuthorities']) {
+    assert.ok(r[part][0].validFor.end && !r[part][1].validFor.end, part);
+    assert.equal(r[part][0].validFor.end, r[part][1].validFor.start, part);
+    assert.deepEqual(r[part][0].certChain, rootBefore[part][0].certChain, `${part}: the retired chain is the one in use before`);
+  }
+  assert.notEqual(r.certificateAuthorities[1].certChain.certificates[1].rawBytes, r.certificateAuthorities[0].certChain.certificates[1].rawBytes, 'a new CA root');
+  assert.equal(r.timestampAuthorities[1].certChain.certificates[1].rawBytes, r.timestampAuthorities[0].certChain.certificates[1].rawBytes, 'the same TSA root');
+  assert.equal(r.ctlogs[0].publicKey.rawBytes, rootBefore.ctlogs[0].publicKey.rawBytes);
+  assert.ok(r.ctlogs[0].publicKey.validFor.end && r.ctlogs[1].logId.keyId !== r.ctlogs[0].logId.keyId);
+
+  await signAll('after the key rotation');
+  const fresh = bundles.slice(beforeCount);
+  const newIntermediate = Buffer.from(r.certificateAuthorities[1].certChain.certificates[0].rawBytes, 'base64');
+  const { X509 } = await import('@sigstack/core');
+  for (const { what, bundle } of fresh) {
+    const material = (bundle as any).verificationMaterial;
+    const leafBytes = material.certificate?.rawBytes ?? material.x509CertificateChain?.certificates?.[0]?.rawBytes;
+    assert.ok(leafBytes, `${what}: a certificate in ${JSON.stringify(Object.keys(material))}`);
+    const leaf = X509.fromDer(Buffer.from(leafBytes, 'base64'));
+    assert.ok(leaf.isSignedBy(X509.fromDer(newIntermediate)), `${what}: issued by the new intermediate`);
+  }
+  for (const { what, bundle } of bundles) await verifyBoth(what, bundle, root);
 });
