@@ -21,6 +21,7 @@ commands:
   dev-token (--dir D | --url U) --email E  print an ID token from the development issuer
   up [--dir D] [--port P]                the whole stack in one process: log, CA + CT, TSA, dev OIDC, TUF
   trust init --url U [--root F]          fetch and cache a trusted root and signing config through TUF
+  tuf init|rotate-root|sign-root|sign-targets  offline TUF root and targets keys (see: sigstack tuf help)
   help                                   this text
 
 Example (a bundle from the public sigstore instance):
@@ -74,6 +75,10 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { upCommand } = await import('./commands/up.js');
       return upCommand(rest);
+    }
+    case 'tuf': {
+      const { tufCommand } = await import('./commands/tuf.js');
+      return tufCommand(rest);
     }
     case 'tsa': {
       const { tsaCommand } = await import('./commands/key-rotate.js');

@@ -549,6 +549,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ],
       { forceTimestamp: true },
     );
+    for (const message of tuf.pending) warn(message);
     // A long-running stack keeps its TUF metadata fresh (the timestamp lives a day).
     const refresher = setInterval(() => {
       try {
