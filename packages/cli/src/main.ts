@@ -22,6 +22,7 @@ commands:
   up [--dir D] [--port P]                the whole stack in one process: log, CA + CT, TSA, dev OIDC, TUF
   trust init --url U [--root F]          fetch and cache a trusted root and signing config through TUF
   tuf init|rotate-root|sign-root|sign-targets  offline TUF root and targets keys (see: sigstack tuf help)
+  backup --dir D --out F / restore F --dir D2    back up a stack (keys only with --include-keys); restore it, verified
   help                                   this text
 
 Example (a bundle from the public sigstore instance):
@@ -75,6 +76,11 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { upCommand } = await import('./commands/up.js');
       return upCommand(rest);
+    }
+    case 'backup':
+    case 'restore': {
+      const { backupCommand, restoreCommand } = await import('./commands/backup.js');
+      return command === 'backup' ? backupCommand(rest) : restoreCommand(rest);
     }
     case 'tuf': {
       const { tufCommand } = await import('./commands/tuf.js');

@@ -10,3 +10,4 @@ export * as stack from './stack.js';
 export * as tuf from './tuf/index.js';
 export { rotateLogShard, type RotationResult } from './log/shards.js';
 export { rotateStackKey, type RetiredRecord, type RotatedComponent } from './production/key-rotation.js';
+export * as backup from './backup/index.js';

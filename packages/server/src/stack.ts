@@ -12,7 +12,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name } from '@peculiar/asn1-x509';
 import { SIGNING_CONFIG_V02_MEDIA_TYPE, TRUSTED_ROOT_V02_MEDIA_TYPE, X509 } from '@sigstack/core';
 import { ServiceError } from './errors.js';
-import { loadOrCreateKey } from './keys.js';
+import { assertKeyPresent, loadOrCreateKey } from './keys.js';
 import { SqliteLogStorage } from './storage/sqlite.js';
 import { TransparencyLog, type LogOptions } from './log/engine/log.js';
 import { LogSigner } from './log/engine/log-signer.js';
@@ -410,6 +410,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(async () => {
       if (logStorageOwned) await logStorage.close();
     });
+    await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
     const logKey = loadOrCreateKey(join(logDir, 'log-key.pem'), 'ed25519');
     let treeId = await logStorage.getMeta('treeId');
     if (!treeId) {
@@ -456,7 +457,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (logShards[i]!.end) freezeLogApp(served.app, logShards[i]!.end!, activeShard.url);
     });
     const logHandler = shardedLogHandler(servedShards);
-    urls.rekor = activeShard.url;
+    // Where clients write: this server's address (the shard's path under it); the trust files name the log by its origin.
+    urls.rekor = `${origin}${shardRecords[shardRecords.length - 1]!.path}`;
 
     // The dev OIDC issuer under /oidc (its URL recorded for `sigstack dev-token --dir`), when on.
     const oidcDir = join(dir, STACK_FILES.oidc);
@@ -476,8 +478,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // The CT log (RFC 6962 under /ct/v1), on its own engine and database.
     const ctDir = join(dir, STACK_FILES.ctlog);
     mkdirSync(ctDir, { recursive: true, mode: 0o700 });
-    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256');
     const ctStorage = new SqliteLogStorage(join(ctDir, 'ctlog.db'));
+    await assertKeyPresent(join(ctDir, 'ctlog-key.pem'), ctStorage, 'the CT log').catch(async (err) => {
+      await ctStorage.close();
+      throw err;
+    });
+    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256');
     let ctStorageOwned = true;
     closers.push(async () => {
       if (ctStorageOwned) await ctStorage.close();

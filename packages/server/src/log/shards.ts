@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
-import { loadOrCreateKey } from '../keys.js';
+import { assertKeyPresent, loadOrCreateKey } from '../keys.js';
 import { SqliteLogStorage } from '../storage/sqlite.js';
 import { AdmissionPool } from './admission/pool.js';
 import { TransparencyLog, type LogOptions } from './engine/log.js';
@@ -147,6 +147,12 @@ export async function openLogShard(stackDir: string, record: ShardRecord, option
   if (!name || !treeId) {
     await storage.close();
     throw new ServiceError(500, 'LOG_SHARD_INVALID', `${dir}/log.db has no name or tree ID: it was not made by \`sigstack log rotate\``);
+  }
+  try {
+    await assertKeyPresent(join(dir, 'log-key.pem'), storage, `the log shard ${name}`);
+  } catch (err) {
+    await storage.close();
+    throw err;
   }
   const log = await TransparencyLog.open(storage, new LogSigner(name, loadOrCreateKey(join(dir, 'log-key.pem'), 'ed25519')), options.logOptions ?? {});
   const admission = new AdmissionPool(record.end ? 0 : options.admissionWorkers, log.signer);
