@@ -20,12 +20,15 @@ commands:
   log serve|info|get|search|proof        run or query a transparency log (see: sigstack log help)
   ca init|serve                          run the keyless certificate authority (see: sigstack ca help)
   ctlog serve --roots ROOT.pem           run the certificate transparency log the CA records into
+  ca|tsa|ctlog rotate --dir D            retire a stack's CA, TSA or CT log key (the trusted root keeps it, with its end)
   oidc-dev serve                         run the DEVELOPMENT-ONLY OIDC issuer
   dev-token (--dir D | --url U) --email E  print an ID token from the development issuer
   up [--dir D] [--port P]                the whole stack in one process: log, CA + CT, TSA, dev OIDC, TUF
   trust init --url U [--root F]          fetch and cache a trusted root and signing config through TUF
   witness serve|generate-key             run a C2SP tlog-witness that cosigns log checkpoints
   monitor --log URL --state F ...        watch a log: consistency, identities, witnesses (see: sigstack monitor --help)
+  tuf init|rotate-root|sign-root|sign-targets  offline TUF root and targets keys (see: sigstack tuf help)
+  backup --dir D --out F / restore F --dir D2    back up a stack (keys only with --include-keys); restore it, verified
   help                                   this text
 
 Example (a bundle from the public sigstore instance):
@@ -109,6 +112,19 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { upCommand } = await import('./commands/up.js');
       return upCommand(rest);
+    }
+    case 'backup':
+    case 'restore': {
+      const { backupCommand, restoreCommand } = await import('./commands/backup.js');
+      return command === 'backup' ? backupCommand(rest) : restoreCommand(rest);
+    }
+    case 'tuf': {
+      const { tufCommand } = await import('./commands/tuf.js');
+      return tufCommand(rest);
+    }
+    case 'tsa': {
+      const { tsaCommand } = await import('./commands/key-rotate.js');
+      return tsaCommand(rest);
     }
     case 'trust': {
       const { trustCommand } = await import('./commands/trust.js');

@@ -11,3 +11,6 @@ export * as tuf from './tuf/index.js';
 export * as witness from './witness/index.js';
 export * as keys from './keys.js';
 export * as monitor from './monitor/index.js';
+export { rotateLogShard, type RotationResult } from './log/shards.js';
+export { rotateStackKey, type RetiredRecord, type RotatedComponent } from './production/key-rotation.js';
+export * as backup from './backup/index.js';

@@ -38,3 +38,12 @@ export function loadOrCreateKey(path: string, type: KeyType = 'ed25519'): Loaded
   chmodSync(path, 0o600);
   return { privateKey: pair.privateKey, publicKey: pair.publicKey };
 }
+
+/**
+ * KEY_MISSING when a log already holds entries but its key file is gone (e.g. a backup restored
+ * without --include-keys): a new key would sign checkpoints no trusted root names.
+ */
+export async function assertKeyPresent(path: string, storage: { latestCheckpoint(): Promise<unknown> }, what: string): Promise<void> {
+  if (existsSync(path) || !(await storage.latestCheckpoint())) return;
+  throw new ServiceError(500, 'KEY_MISSING', `${what} has entries but its key ${path} is missing: put the key back (a backup made without --include-keys leaves keys out), or use a new directory`);
+}

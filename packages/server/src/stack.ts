@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -12,7 +12,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name } from '@peculiar/asn1-x509';
 import { SIGNING_CONFIG_V02_MEDIA_TYPE, TRUSTED_ROOT_V02_MEDIA_TYPE, X509 } from '@sigstack/core';
 import { ServiceError } from './errors.js';
-import { loadOrCreateKey } from './keys.js';
+import { assertKeyPresent, loadOrCreateKey } from './keys.js';
 import { SqliteLogStorage } from './storage/sqlite.js';
 import { TransparencyLog, type LogOptions } from './log/engine/log.js';
 import { LogSigner } from './log/engine/log-signer.js';
@@ -22,7 +22,6 @@ import { loadWitnessing } from './log/witnessing/load.js';
 import { CtLog } from './ctlog/ct-log.js';
 import { buildCtApp } from './ctlog/http.js';
 import { createCaHierarchy } from './ca/keys/index.js';
-import { parseOidcConfig } from './ca/oidc/config.js';
 import { TokenVerifier } from './ca/oidc/verify-token.js';
 import { SigningCertificateAuthority } from './ca/http/signing-cert.js';
 import { buildCaApp } from './ca/http/app.js';
@@ -33,6 +32,14 @@ import { buildDevOidcApp } from './oidc-dev/app.js';
 import { loadOrCreateDevKey } from './oidc-dev/key.js';
 import { TufRepository } from './tuf/repository.js';
 import { registerTufRoutes } from './tuf/http.js';
+import { parsePublicUrl, type PublicUrl } from './production/public-url.js';
+import { createStackServer, type TlsFiles } from './production/tls.js';
+import { frontDoor } from './production/front-door.js';
+import { RateLimiter } from './production/rate-limit.js';
+import { interactiveIssuers, stackOidcConfig } from './production/issuers.js';
+import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogShard, shardsOf, type ShardRecord } from './log/shards.js';
+import { shardedLogHandler } from './log/shards-http.js';
+import { currentStart, retiredChains, retiredCtKeys, retiredRoots, type RetiredChain, type RetiredKey, type RetiredState } from './production/key-rotation.js';
 
 export interface StackOptions {
   /** Data directory (created): every key, both logs' databases, the trust files (default ./.sigstack). */
@@ -53,6 +60,33 @@ export interface StackOptions {
   witnessPolicy?: string;
   /** Publish log checkpoints only once the policy's quorum cosigned them. */
   witnessFailClosed?: boolean;
+  /**
+   * Production mode: the URL clients use (https://sigstore.example.com). Every URL in the trust
+   * files and every log origin derive from it, never from the bind address; the dev issuer is
+   * off unless `devIssuer`.
+   */
+  publicUrl?: string;
+  /** Fulcio's issuer configuration (JSON or YAML) the CA trusts; required in production unless `devIssuer`. */
+  oidcConfigPath?: string;
+  /** Serve the development OIDC issuer under /oidc (default: on without publicUrl, off with it). */
+  devIssuer?: boolean;
+  /** Serve HTTPS with this certificate chain and key (reloadTls() rereads them). */
+  tls?: TlsFiles;
+  /** Behind a reverse proxy: the client address comes from X-Forwarded-For / X-Real-IP. */
+  trustProxy?: boolean;
+  /** Write requests per minute per client (429 + Retry-After beyond); 0: no limit (default: 0 in development, 600 in production). */
+  rateLimitPerMinute?: number;
+  /** Freeze the active log shard and start a new one before serving (as `sigstack log rotate`). */
+  rotateLog?: boolean;
+}
+
+/** A log shard as the stack serves it (the last is active; the others are frozen). */
+export interface StackLogShard {
+  name: string;
+  url: string;
+  start: string;
+  end?: string;
+  log: TransparencyLog;
 }
 
 /** Files the stack keeps in its directory. */
@@ -82,7 +116,7 @@ export interface StackUrls {
   ct: string;
   /** POST here for an RFC 3161 timestamp. */
   tsa: string;
-  /** The development OIDC issuer (its `iss`; POST {oidc}/token). */
+  /** The development OIDC issuer (its `iss`; POST {oidc}/token); served only when the dev issuer is on. */
   oidc: string;
   /** TUF metadata base URL; targets under {tuf}/targets. */
   tuf: string;
@@ -103,6 +137,16 @@ export interface Stack {
   files: StackFiles;
   /** The log's name (checkpoint origin), fixed at its first start. */
   logName: string;
+  /** The log's base URL in trusted_root.json (scheme://logName). */
+  logUrl: string;
+  /** Whether the dev OIDC issuer is served (and trusted by the CA). */
+  devIssuer: boolean;
+  /** Production mode (started with a public URL). */
+  production: boolean;
+  /** Every log shard, oldest first; the last is active (`log`, `logName`, `logUrl` are its). */
+  logShards: StackLogShard[];
+  /** Rereads the TLS certificate and key (SIGHUP in `sigstack up`); throws, keeping the old ones, when they are bad. */
+  reloadTls(): void;
   /** Whether this start created the directory's keys. */
   created: boolean;
   trustedRoot: Record<string, unknown>;
@@ -117,6 +161,10 @@ export interface Stack {
 interface StackState {
   /** When the stack was first started: the start of every validFor in the trust files. */
   createdAt: string;
+  /** The log shards once the log was rotated (see log/shards.ts). */
+  logShards?: ShardRecord[];
+  /** CA, TSA and CT log keys retired by rotation (see production/key-rotation.ts). */
+  retired?: RetiredState;
 }
 
 function hostForUrl(host: string): string {
@@ -127,7 +175,9 @@ function readState(path: string): StackState | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as Partial<StackState>;
-    if (typeof state.createdAt === 'string' && !Number.isNaN(Date.parse(state.createdAt))) return { createdAt: state.createdAt };
+    if (typeof state.createdAt === 'string' && !Number.isNaN(Date.parse(state.createdAt))) {
+      return { createdAt: state.createdAt, ...(Array.isArray(state.logShards) ? { logShards: state.logShards } : {}), ...(state.retired && typeof state.retired === 'object' ? { retired: state.retired } : {}) };
+    }
   } catch {
     // fall through
   }
@@ -155,10 +205,16 @@ interface TrustInputs {
   createdAt: string;
   urls: StackUrls;
   logName: string;
+  /** The log's base URL (default http://logName). */
+  logUrl?: string;
+  /** Every log shard with its validity (default: the one log, valid since createdAt). */
+  tlogs?: { url: string; signer: LogSigner; start: string; end?: string }[];
   log: LogSigner;
   ctLog: CtLog;
   caChain: Buffer[];
   tsaChain: Buffer[];
+  /** Keys retired by rotation (production/key-rotation.ts), each valid until it was rotated, and when the current ones started. */
+  retired?: { cas: RetiredChain[]; tsas: RetiredChain[]; ctlogs: RetiredKey[]; caStart: string; tsaStart: string; ctStart: string };
 }
 
 /** trusted_root.json (v0.2): the log, the CA, the CT log and the TSA, each trusted since the stack's first start. */
@@ -166,18 +222,46 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
   const validFor = { start: inputs.createdAt };
   const [caLeafMost] = inputs.caChain;
   const [tsaLeaf] = inputs.tsaChain;
+  const retired = inputs.retired;
+  const chainEntry = (chain: Buffer[], uri: string, range: { start: string; end?: string }) => ({
+    subject: chain[0] ? subjectOf(chain[0]) : {},
+    uri,
+    certChain: { certificates: chain.map((der) => ({ rawBytes: der.toString('base64') })) },
+    validFor: range,
+    operator: 'sigstack',
+  });
+  const ctEntry = (spki: Buffer, logId: Buffer, range: { start: string; end?: string }) => ({
+    baseUrl: inputs.urls.origin,
+    hashAlgorithm: 'SHA2_256',
+    publicKey: { rawBytes: spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: range },
+    logId: { keyId: logId.toString('base64') },
+    operator: 'sigstack',
+  });
+  if (retired) {
+    return {
+      mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
+      tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: inputs.createdAt }]).map((tlog) => ({
+        baseUrl: tlog.url,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: tlog.signer.spki.toString('base64'), keyDetails: tlog.signer.keyDetails, validFor: { start: tlog.start, ...(tlog.end ? { end: tlog.end } : {}) } },
+        logId: { keyId: tlog.signer.logId.toString('base64') },
+        operator: 'sigstack',
+      })),
+      certificateAuthorities: [...retired.cas.map((c) => chainEntry(c.chain, inputs.urls.ca, { start: c.start, end: c.end })), chainEntry(inputs.caChain, inputs.urls.ca, { start: retired.caStart })],
+      ctlogs: [...retired.ctlogs.map((k) => ctEntry(k.spki, k.logId, { start: k.start, end: k.end })), ctEntry(inputs.ctLog.spki, inputs.ctLog.logId, { start: retired.ctStart })],
+      timestampAuthorities: [...retired.tsas.map((c) => chainEntry(c.chain, inputs.urls.tsa, { start: c.start, end: c.end })), chainEntry(inputs.tsaChain, inputs.urls.tsa, { start: retired.tsaStart })],
+    };
+  }
   return {
     mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
-    tlogs: [
-      {
-        // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
-        baseUrl: `http://${inputs.logName}`,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: inputs.log.spki.toString('base64'), keyDetails: inputs.log.keyDetails, validFor },
-        logId: { keyId: inputs.log.logId.toString('base64') },
-        operator: 'sigstack',
-      },
-    ],
+    // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
+    tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: inputs.createdAt }]).map((tlog) => ({
+      baseUrl: tlog.url,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: tlog.signer.spki.toString('base64'), keyDetails: tlog.signer.keyDetails, validFor: { start: tlog.start, ...(tlog.end ? { end: tlog.end } : {}) } },
+      logId: { keyId: tlog.signer.logId.toString('base64') },
+      operator: 'sigstack',
+    })),
     certificateAuthorities: [
       {
         subject: caLeafMost ? subjectOf(caLeafMost) : {},
@@ -209,14 +293,14 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
 }
 
 /** signing_config.json (v0.2): the CA, the dev issuer, the log as Rekor v2 and v1 (v2 preferred), the TSA. */
-export function stackSigningConfig(createdAt: string, urls: StackUrls): Record<string, unknown> {
-  const service = (url: string, majorApiVersion: number) => ({ url, majorApiVersion, validFor: { start: createdAt }, operator: 'sigstack' });
+export function stackSigningConfig(createdAt: string, urls: StackUrls, oidcUrls: string[] = [urls.oidc], rekorStart = createdAt): Record<string, unknown> {
+  const service = (url: string, majorApiVersion: number, start = createdAt) => ({ url, majorApiVersion, validFor: { start }, operator: 'sigstack' });
   return {
     mediaType: SIGNING_CONFIG_V02_MEDIA_TYPE,
     caUrls: [service(urls.ca, 1)],
-    oidcUrls: [service(urls.oidc, 1)],
+    oidcUrls: oidcUrls.map((url) => service(url, 1)),
     // Both APIs of the one log; clients picking one (ANY) take the newest API they speak.
-    rekorTlogUrls: [service(urls.rekor, 2), service(urls.rekor, 1)],
+    rekorTlogUrls: [service(urls.rekor, 2, rekorStart), service(urls.rekor, 1, rekorStart)],
     tsaUrls: [service(urls.tsa, 1)],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },
@@ -259,6 +343,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = options.host ?? '127.0.0.1';
   const warn = options.warn ?? ((message: string) => process.stderr.write(`sigstack: warning: ${message}\n`));
   const logger = options.logger ?? false;
+  const publicUrl: PublicUrl | undefined = options.publicUrl !== undefined ? parsePublicUrl(options.publicUrl) : undefined;
+  const production = publicUrl !== undefined;
+  const devIssuer = options.devIssuer ?? !production;
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? (production ? 600 : 0);
+  if (!devIssuer && options.oidcConfigPath === undefined) stackOidcConfig({}); // NO_OIDC_ISSUERS, before anything is made
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 
   const statePath = join(dir, STACK_FILES.state);
@@ -268,20 +357,31 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     state = { createdAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z') };
     writeFileSync(statePath, json(state), { mode: 0o644 });
   }
+  if (options.rotateLog) {
+    await rotateLogShard(dir);
+    state = readState(statePath)!;
+  }
   const createdAt = state.createdAt;
+  const shardRecords = shardsOf(state);
 
   // Listen first (port 0 becomes a real port the log can be named after); requests before the
   // services are ready get a 503.
   let dispatch: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let closing = false;
-  const server = createServer((req, res) => {
-    if (closing) return sendJson(res, 503, { code: 503, error: 'SHUTTING_DOWN', message: 'sigstack is shutting down' });
-    if (!dispatch) return sendJson(res, 503, { code: 503, error: 'STARTING', message: 'sigstack is starting; try again in a moment' });
-    dispatch(req, res);
-  });
+  const { server, reloadTls } = createStackServer(
+    frontDoor(
+      { pathPrefix: publicUrl?.pathPrefix ?? '', trustProxy: options.trustProxy ?? false, ...(rateLimitPerMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute: rateLimitPerMinute }) } : {}) },
+      (req, res) => {
+        if (closing) return sendJson(res, 503, { code: 503, error: 'SHUTTING_DOWN', message: 'sigstack is shutting down' });
+        if (!dispatch) return sendJson(res, 503, { code: 503, error: 'STARTING', message: 'sigstack is starting; try again in a moment' });
+        dispatch(req, res);
+      },
+    ),
+    options.tls,
+  );
   server.keepAliveTimeout = 72_000;
   const port = await listen(server, options.port ?? 3000, host);
-  const origin = `http://${hostForUrl(host)}:${port}`;
+  const origin = publicUrl?.base ?? `${options.tls ? 'https' : 'http'}://${hostForUrl(host)}:${port}`;
   const urls: StackUrls = {
     origin,
     rekor: origin,
@@ -315,15 +415,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(async () => {
       if (logStorageOwned) await logStorage.close();
     });
+    await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
     const logKey = loadOrCreateKey(join(logDir, 'log-key.pem'), 'ed25519');
     let treeId = await logStorage.getMeta('treeId');
     if (!treeId) {
       treeId = randomBytes(8).toString('hex');
       await logStorage.setMeta('treeId', treeId);
     }
-    const logName = (await logStorage.getMeta('name')) ?? `${hostForUrl(host)}:${port}`;
+    const storedName = await logStorage.getMeta('name');
+    const logName = storedName ?? publicUrl?.name ?? `${hostForUrl(host)}:${port}`;
+    if (production && storedName !== undefined && storedName !== publicUrl!.name) {
+      throw new ServiceError(
+        500,
+        'LOG_NAME_MISMATCH',
+        `the transparency log in ${logDir} is named ${storedName} (its checkpoint origin, fixed at its first start), not ${publicUrl!.name} as --public-url ${publicUrl!.base} says: start with --public-url matching it, or use a new --dir`,
+      );
+    }
     await logStorage.setMeta('name', logName);
-    if (`http://${logName}` !== origin) {
+    const logUrl = `${publicUrl?.scheme ?? (options.tls ? 'https' : 'http')}://${logName}`;
+    if (!production && logUrl !== origin) {
       warn(`the transparency log is named ${logName} (where it first ran) but now serves at ${origin}: trusted_root.json keeps naming http://${logName}, so that checkpoints verify; run on that address to keep one URL for both`);
     }
     const log = await TransparencyLog.open(logStorage, new LogSigner(logName, logKey), options.logOptions ?? {});
@@ -338,13 +448,37 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       closers.push(async () => witnessing.close());
     }
 
-    // The dev OIDC issuer under /oidc (its URL recorded for `sigstack dev-token --dir`).
+    // Shards made by rotation (log/shards.ts): all but the last are frozen; the last takes entries.
+    const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
+    const extraShards = [];
+    for (const record of shardRecords.slice(1)) {
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger });
+      closers.push(() => shard.close());
+      extraShards.push(shard);
+    }
+    const logShards: StackLogShard[] = [
+      { name: logName, url: logUrl, start: shardRecords[0]!.start, ...(shardRecords[0]!.end ? { end: shardRecords[0]!.end } : {}), log },
+      ...extraShards.map((shard) => ({ name: shard.name, url: `${scheme}://${shard.name}`, start: shard.record.start, ...(shard.record.end ? { end: shard.record.end } : {}), log: shard.log })),
+    ];
+    const activeShard = logShards[logShards.length - 1]!;
+    const servedShards = [{ path: '', treeId, app: logApp }, ...extraShards.map((shard) => ({ path: shard.record.path, treeId: shard.treeId, app: shard.app }))];
+    servedShards.forEach((served, i) => {
+      if (logShards[i]!.end) freezeLogApp(served.app, logShards[i]!.end!, activeShard.url);
+    });
+    const logHandler = shardedLogHandler(servedShards);
+    // Where clients write: this server's address (the shard's path under it); the trust files name the log by its origin.
+    urls.rekor = `${origin}${shardRecords[shardRecords.length - 1]!.path}`;
+
+    // The dev OIDC issuer under /oidc (its URL recorded for `sigstack dev-token --dir`), when on.
     const oidcDir = join(dir, STACK_FILES.oidc);
-    mkdirSync(oidcDir, { recursive: true, mode: 0o700 });
-    const oidcKey = loadOrCreateDevKey(join(oidcDir, 'oidc-dev-key.pem'));
-    const oidcApp = buildDevOidcApp({ issuerUrl: urls.oidc, key: oidcKey, logger, interactiveFlows: true, defaultEmail: 'you@example.com' });
-    closers.push(() => oidcApp.close());
-    writeIfChanged(join(oidcDir, 'oidc-dev-issuer.json'), json({ issuer: urls.oidc }));
+    let oidcApp: FastifyInstance | undefined;
+    if (devIssuer) {
+      mkdirSync(oidcDir, { recursive: true, mode: 0o700 });
+      const oidcKey = loadOrCreateDevKey(join(oidcDir, 'oidc-dev-key.pem'));
+      oidcApp = buildDevOidcApp({ issuerUrl: urls.oidc, key: oidcKey, logger, interactiveFlows: true, defaultEmail: 'you@example.com' });
+      closers.push(() => oidcApp!.close());
+      writeIfChanged(join(oidcDir, 'oidc-dev-issuer.json'), json({ issuer: urls.oidc }));
+    }
 
     // The CA hierarchy first: the CT log accepts chains to its root.
     const caDir = join(dir, STACK_FILES.ca);
@@ -353,23 +487,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // The CT log (RFC 6962 under /ct/v1), on its own engine and database.
     const ctDir = join(dir, STACK_FILES.ctlog);
     mkdirSync(ctDir, { recursive: true, mode: 0o700 });
-    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256');
     const ctStorage = new SqliteLogStorage(join(ctDir, 'ctlog.db'));
+    await assertKeyPresent(join(ctDir, 'ctlog-key.pem'), ctStorage, 'the CT log').catch(async (err) => {
+      await ctStorage.close();
+      throw err;
+    });
+    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256');
     let ctStorageOwned = true;
     closers.push(async () => {
       if (ctStorageOwned) await ctStorage.close();
     });
-    const ctName = (await ctStorage.getMeta('name')) ?? 'sigstack-ctlog';
+    const ctName = (await ctStorage.getMeta('name')) ?? (publicUrl ? `${publicUrl.name}/ct` : 'sigstack-ctlog');
     await ctStorage.setMeta('name', ctName);
     const ctEngine = await TransparencyLog.open(ctStorage, new LogSigner(ctName, ctKey));
     ctStorageOwned = false;
     closers.push(() => ctEngine.close());
-    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [hierarchy.root.x509] });
+    const retiredCas = retiredChains(dir, state, 'ca');
+    const oldRoots = retiredRoots(retiredCas).filter((root) => !root.der.equals(hierarchy.root.der));
+    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [hierarchy.root.x509, ...oldRoots] });
     const ctApp = buildCtApp({ ctLog, logger });
     closers.push(() => ctApp.close());
 
-    // The CA (Fulcio v2), trusting the dev issuer, with SCTs from the CT log in process.
-    const oidcConfig = parseOidcConfig(json({ OIDCIssuers: { [urls.oidc]: { IssuerURL: urls.oidc, ClientID: 'sigstore', Type: 'email' } } }), 'sigstack up');
+    // The CA (Fulcio v2), trusting the configured issuers (and the dev issuer when on), with SCTs from the CT log in process.
+    const oidcConfig = stackOidcConfig({ ...(options.oidcConfigPath !== undefined ? { configPath: options.oidcConfigPath } : {}), ...(devIssuer ? { devIssuerUrl: urls.oidc } : {}) });
+    for (const message of oidcConfig.warnings) warn(`--oidc-config: ${message}`);
     const ca = new SigningCertificateAuthority({ issuer: hierarchy.issuer, chain: hierarchy.chain, verifier: new TokenVerifier(oidcConfig), ctSubmitter: ctLog, ctPublicKey: ctLog.publicKey });
     const caApp = buildCaApp({ ca, oidcConfig, logger });
     closers.push(() => caApp.close());
@@ -384,12 +525,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       createdAt,
       urls,
       logName,
+      logUrl,
       log: log.signer,
+      tlogs: logShards.map((shard) => ({ url: shard.url, signer: shard.log.signer, start: shard.start, ...(shard.end ? { end: shard.end } : {}) })),
       ctLog,
       caChain: hierarchy.chain,
       tsaChain: tsaChain.certificates.map((c) => c.der),
+      ...(state.retired
+        ? {
+            retired: {
+              cas: retiredCas,
+              tsas: retiredChains(dir, state, 'tsa'),
+              ctlogs: retiredCtKeys(dir, state),
+              caStart: currentStart(state, 'ca'),
+              tsaStart: currentStart(state, 'tsa'),
+              ctStart: currentStart(state, 'ctlog'),
+            },
+          }
+        : {}),
     });
-    const signingConfig = stackSigningConfig(createdAt, urls);
+    const signingConfig = stackSigningConfig(createdAt, urls, devIssuer ? [urls.oidc, ...interactiveIssuers(oidcConfig).filter((u) => u !== urls.oidc)] : interactiveIssuers(oidcConfig), activeShard.start);
     const trustedRootText = json(trustedRoot);
     const signingConfigText = json(signingConfig);
     const files: StackFiles = {
@@ -409,6 +564,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ],
       { forceTimestamp: true },
     );
+    for (const message of tuf.pending) warn(message);
     // A long-running stack keeps its TUF metadata fresh (the timestamp lives a day).
     const refresher = setInterval(() => {
       try {
@@ -422,13 +578,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const index = {
       name: 'sigstack',
-      description: 'sigstore, whole, in TypeScript (development stack)',
+      description: production ? 'sigstore, whole, in TypeScript' : 'sigstore, whole, in TypeScript (development stack)',
       services: {
         rekor: { url: urls.rekor, apis: ['/api/v1/log', '/api/v2/log/entries', '/checkpoint', '/tile/…'] },
+        ...(logShards.length > 1 ? { logShards: logShards.map((shard) => ({ url: shard.url, start: shard.start, ...(shard.end ? { end: shard.end, frozen: true } : {}) })) } : {}),
         ca: { url: urls.ca, apis: ['/api/v2/signingCert', '/api/v2/trustBundle', '/api/v2/configuration'] },
         ct: { url: urls.ct },
         tsa: { url: urls.tsa, certchain: `${urls.tsa}/certchain` },
-        oidc: { url: urls.oidc, warning: 'development only: issues tokens to anyone' },
+        ...(devIssuer ? { oidc: { url: urls.oidc, warning: 'development only: issues tokens to anyone' } } : {}),
+        issuers: [...oidcConfig.OIDCIssuers.keys(), ...oidcConfig.MetaIssuers.map((m) => m.pattern)],
         tuf: { url: urls.tuf, targets: Object.values(TUF_TARGETS) },
         explorer: { url: `${urls.rekor}/explorer/` },
       },
@@ -439,13 +597,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stackApp.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 404, error: 'NOT_FOUND', message: `no such resource: ${request.method} ${request.url}` }));
     closers.push(() => stackApp.close());
 
-    await Promise.all([logApp, oidcApp, ctApp, caApp, tsaApp, stackApp].map((app) => app.ready()));
+    await Promise.all([logApp, ...extraShards.map((shard) => shard.app), ctApp, caApp, tsaApp, stackApp, ...(oidcApp ? [oidcApp] : [])].map((app) => app.ready()));
 
     // One port, routes by prefix: each service keeps its own app (error handlers, body parsers).
     dispatch = (req, res) => {
       const url = req.url ?? '/';
       const path = url.split('?', 1)[0] as string;
-      if (path === '/oidc' || path.startsWith('/oidc/')) {
+      if (oidcApp && (path === '/oidc' || path.startsWith('/oidc/'))) {
         const rest = url.slice('/oidc'.length);
         req.url = rest.startsWith('/') ? rest : `/${rest}`;
         return oidcApp.routing(req, res);
@@ -458,17 +616,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return caApp.routing(req, res);
       }
       if (path === '/' || path.startsWith('/tuf/')) return stackApp.routing(req, res);
-      return logApp.routing(req, res);
+      return logHandler(req, res);
     };
+    claimStackPid(dir);
+    closers.unshift(async () => releaseStackPid(dir));
 
     return {
       urls,
       files,
-      logName,
+      log: activeShard.log,
+      logName: activeShard.name,
+      logUrl: activeShard.url,
+      logShards,
+      devIssuer,
+      production,
+      reloadTls,
       created,
       trustedRoot,
       signingConfig,
-      log,
       ctLog,
       tuf,
       server,

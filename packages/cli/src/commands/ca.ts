@@ -206,6 +206,10 @@ export async function caCommand(args: string[]): Promise<number> {
       return init(rest);
     case 'serve':
       return serve(rest);
+    case 'rotate': {
+      const { keyRotateCommand } = await import('./key-rotate.js');
+      return keyRotateCommand('ca', rest);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -15,6 +15,10 @@ export const CTLOG_USAGE = `usage: sigstack ctlog serve --roots ROOT.pem [--dir 
 
 export async function ctlogCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'rotate') {
+    const { keyRotateCommand } = await import('./key-rotate.js');
+    return keyRotateCommand('ctlog', rest);
+  }
   if (sub !== 'serve') {
     process.stdout.write(`${CTLOG_USAGE}\n`);
     return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;

@@ -7,13 +7,15 @@ import { parseArgs } from 'node:util';
 import { leafHash, parseCheckpoint, parseSignedNote, verifyInclusion } from '@sigstack/core';
 import { CliError } from '../errors.js';
 import { stopSignal } from '../stop-signal.js';
+import { logRotateCommand } from './log-rotate.js';
 
 export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host H] [--key KEY.pem] [--key-type ed25519|ecdsa-p256] [--name N]
                         [--witness-policy POLICY] [--witness-fail-closed]
        sigstack log info --url U
        sigstack log get --url U (--index N | --uuid ID)
        sigstack log search --url U (--sha256 HEX | --artifact FILE | --email E | --public-key FILE [--pki-format x509|pgp|minisign|ssh])
-       sigstack log proof --url U --first N [--last M]`;
+       sigstack log proof --url U --first N [--last M]
+       sigstack log rotate --dir D`;
 
 function options(args: string[], spec: Record<string, { type: 'string' | 'boolean' }>) {
   try {
@@ -138,6 +140,8 @@ export async function logCommand(args: string[]): Promise<number> {
       return search(rest);
     case 'proof':
       return proof(rest);
+    case 'rotate':
+      return logRotateCommand(rest);
     default:
       process.stdout.write(`${LOG_USAGE}\n`);
       return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;

@@ -71,6 +71,55 @@ function describeTufError(err: unknown, url: string): CliError {
   return new CliError('TUF_VERIFICATION_FAILED', `the TUF metadata from ${url} did not verify (${name || 'error'}: ${message}); if the repository was made anew, start again from its root with --root`);
 }
 
+/** The `expires` of a role's metadata as the repository serves it (for the message only). */
+async function servedExpiry(base: string, role: string): Promise<string | undefined> {
+  const json = async (name: string) => {
+    try {
+      const response = await fetch(`${base}/${name}`);
+      return response.ok ? ((await response.json()) as { signed?: { expires?: string; version?: number; meta?: Record<string, { version?: number }>; snapshot_meta?: unknown } }) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const timestamp = await json('timestamp.json');
+  if (role === 'timestamp') return timestamp?.signed?.expires;
+  const snapshotVersion = timestamp?.signed?.meta?.['snapshot.json']?.version;
+  const snapshot = snapshotVersion === undefined ? undefined : await json(`${snapshotVersion}.snapshot.json`);
+  if (role === 'snapshot') return snapshot?.signed?.expires;
+  const targetsVersion = snapshot?.signed?.meta?.['targets.json']?.version;
+  if (role === 'targets') return targetsVersion === undefined ? undefined : (await json(`${targetsVersion}.targets.json`))?.signed?.expires;
+  return undefined;
+}
+
+/** tuf-js's ExpiredMetadataError as a code naming the role and when it expired (never a stale answer). */
+async function expiredError(err: unknown, base: string, metadataDir: string): Promise<CliError | undefined> {
+  const role = /\b(root|timestamp|snapshot|targets)\.json is expired/.exec((err as Error)?.message ?? '')?.[1];
+  if (!role) return undefined;
+  let expires: string | undefined;
+  if (role === 'root') {
+    try {
+      expires = (JSON.parse(readFileSync(join(metadataDir, 'root.json'), 'utf8')) as { signed: { expires: string } }).signed.expires;
+    } catch {
+      // unknown
+    }
+  } else {
+    expires = await servedExpiry(base, role);
+  }
+  const when = expires ? ` at ${expires}` : '';
+  return new CliError(
+    `TUF_${role.toUpperCase()}_EXPIRED`,
+    `the TUF ${role} metadata of ${base} expired${when} (now ${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}); nothing was updated. The repository must re-sign it (a running \`sigstack up\` re-signs ${role === 'timestamp' || role === 'snapshot' ? 'it on its own: is the server running and its clock right?' : 'it when its offline keys sign: ask the operator'})`,
+  );
+}
+
+function rootVersion(metadataDir: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(metadataDir, 'root.json'), 'utf8')) as { signed: { version: number } }).signed.version;
+  } catch {
+    return undefined;
+  }
+}
+
 async function init(args: string[]): Promise<number> {
   let values;
   try {
@@ -121,7 +170,7 @@ async function init(args: string[]): Promise<number> {
     updater = new Updater({ metadataDir, metadataBaseUrl: base, targetDir, targetBaseUrl: `${base}/targets` });
     await updater.refresh();
   } catch (err) {
-    throw describeTufError(err, base);
+    throw (await expiredError(err, base, metadataDir)) ?? describeTufError(err, base);
   }
 
   const written: { label: string; path: string }[] = [];
@@ -150,7 +199,8 @@ async function init(args: string[]): Promise<number> {
     copyFileSync(path, out);
     written.push({ label: file === 'trusted_root.json' ? 'trusted root' : 'signing config', path: out });
   }
-  process.stderr.write(`sigstack trust: verified through TUF from ${base}\n`);
+  const version = rootVersion(metadataDir);
+  process.stderr.write(`sigstack trust: verified through TUF from ${base}${version !== undefined ? ` (TUF root version ${version})` : ''}\n`);
   for (const { label, path } of written) process.stdout.write(`${label.padEnd(16)}${path}\n`);
   return 0;
 }

@@ -10,14 +10,26 @@ import { stopSignal } from '../stop-signal.js';
 
 type Stack = StackModule.Stack;
 
-export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--host H] [--witness-policy POLICY [--witness-fail-closed]]
+export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR] [--witness-policy POLICY [--witness-fail-closed]]
+       sigstack up --public-url https://sigstore.example.com --oidc-config ISSUERS.yaml [--dev-issuer]
+                   [--tls-cert CERT.pem --tls-key KEY.pem] [--trust-proxy] [--rate-limit N] [--dir D] [--port P] [--bind ADDR]
+       sigstack up ... --rotate-log      freeze the active log shard and start a new one first (sigstack log rotate)
 
   Runs the whole sigstack in one process on one port: the transparency log (Rekor v1 and v2 APIs,
   tiles) at /, the certificate authority (Fulcio v2) at /api/v2/signingCert, its CT log under
   /ct/v1, the timestamp authority at /api/v1/timestamp, a DEVELOPMENT-ONLY OIDC issuer under /oidc
   and a TUF repository under /tuf. The first start makes every key in D (default .sigstack); a
   restart reuses them and keeps the logs. Writes D/trusted_root.json and D/signing_config.json and
-  publishes them over TUF. Default port 3000 (0: any free port), host 127.0.0.1.`;
+  publishes them over TUF. Default port 3000 (0: any free port), bind address 127.0.0.1 (--host is
+  the same as --bind).
+
+  Production: --public-url is the URL clients use; every URL in the trust files and every log
+  origin come from it, never from the bind address. --oidc-config is Fulcio's issuer configuration
+  (JSON or YAML) the CA trusts; the dev issuer is off unless --dev-issuer. --tls-cert/--tls-key
+  serve HTTPS (reread on SIGHUP); --trust-proxy takes the client address from X-Forwarded-For /
+  X-Real-IP (bind to 127.0.0.1 behind the proxy). --rate-limit N: write requests a minute per
+  client (default 600 in production, off in development; 0 turns it off); beyond it a 429 with
+  Retry-After.`;
 
 /** The stack module of @sigstack/server (loaded only by this command). */
 async function stackModule(): Promise<typeof import('@sigstack/server')['stack']> {
@@ -54,10 +66,15 @@ export function describeStack(stack: Stack, self = selfCommand()): UpSummary {
   const example = join(files.dir, 'example.txt');
   const bundle = `${example}.sigstore.json`;
   const email = 'you@example.com';
+  const tokenLine = stack.devIssuer
+    ? `TOKEN=$(${self} dev-token --url ${shellQuote(urls.oidc)} --email ${email})`
+    : 'TOKEN=<an ID token from one of the issuers in --oidc-config>';
+  const issuer = stack.devIssuer ? urls.oidc : '<that issuer>';
+  const identity = stack.devIssuer ? email : '<the identity in the token>';
   const tryIt = [
-    `TOKEN=$(${self} dev-token --url ${shellQuote(urls.oidc)} --email ${email})`,
+    tokenLine,
     `${self} sign ${shown(example)} --bundle ${shown(bundle)} --signing-config ${shown(files.signingConfig)} --trusted-root ${shown(files.trustedRoot)} --identity-token "$TOKEN"`,
-    `${self} verify ${shown(example)} --bundle ${shown(bundle)} --certificate-identity ${email} --certificate-oidc-issuer ${shellQuote(urls.oidc)} --trusted-root ${shown(files.trustedRoot)}`,
+    `${self} verify ${shown(example)} --bundle ${shown(bundle)} --certificate-identity ${shellQuote(identity)} --certificate-oidc-issuer ${shellQuote(issuer)} --trusted-root ${shown(files.trustedRoot)}`,
   ];
   const row = (label: string, url: string, note = '') => `  ${label.padEnd(19)}${note ? `${url.padEnd(40)} ${note}` : url}`;
   const text = [
@@ -67,7 +84,7 @@ export function describeStack(stack: Stack, self = selfCommand()): UpSummary {
     row('certificate auth.', urls.ca, 'Fulcio v2 /api/v2/signingCert'),
     row('CT log', urls.ct),
     row('timestamp auth.', urls.tsa),
-    row('OIDC issuer (dev)', urls.oidc, 'DEVELOPMENT ONLY: a token for anyone who asks'),
+    ...(stack.devIssuer ? [row('OIDC issuer (dev)', urls.oidc, 'DEVELOPMENT ONLY: a token for anyone who asks')] : []),
     row('TUF repository', urls.tuf, `root: ${shown(files.tufRoot)}`),
     row('log explorer', `${urls.rekor}/explorer/`, 'search the log; proofs checked in the browser'),
     '',
@@ -88,7 +105,27 @@ export function describeStack(stack: Stack, self = selfCommand()): UpSummary {
 export async function upCommand(args: string[]): Promise<number> {
   let values;
   try {
-    values = parseArgs({ args, options: { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values;
+    values = parseArgs({
+      args,
+      options: {
+        dir: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        bind: { type: 'string' },
+        'public-url': { type: 'string' },
+        'oidc-config': { type: 'string' },
+        'dev-issuer': { type: 'boolean' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
+        'rate-limit': { type: 'string' },
+        'rotate-log': { type: 'boolean' },
+        'witness-policy': { type: 'string' },
+        'witness-fail-closed': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    }).values;
   } catch (err) {
     throw new CliError('USAGE', `${(err as Error).message}\n${UP_USAGE}`);
   }
@@ -99,12 +136,13 @@ export async function upCommand(args: string[]): Promise<number> {
   const port = values.port === undefined ? 3000 : Number(values.port);
   if (!/^\d+$/.test(values.port ?? '3000') || !Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('USAGE', `--port must be a port number (0 to 65535)\n${UP_USAGE}`);
   const dir = values.dir ?? '.sigstack';
+  const production = productionOptions(values);
 
   const { startStack } = await stackModule();
   const stack = await startStack({
     dir,
     port,
-    ...(values.host ? { host: values.host } : {}),
+    ...production,
     ...(values['witness-policy'] ? { witnessPolicy: values['witness-policy'] } : {}),
     ...(values['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
     logger: { level: 'error', stream: process.stderr },
@@ -114,8 +152,47 @@ export async function upCommand(args: string[]): Promise<number> {
   if (!existsSync(example)) writeFileSync(example, 'hello from sigstack\n');
   process.stdout.write(describeStack(stack).text);
 
+  // SIGHUP rereads the TLS certificate and key (a renewed certificate without a restart).
+  const onHangup = () => {
+    try {
+      stack.reloadTls();
+      process.stderr.write('sigstack up: TLS certificate and key reloaded\n');
+    } catch (err) {
+      process.stderr.write(`sigstack up: TLS reload failed, the previous certificate stays in use: [${(err as { code?: string }).code ?? 'ERROR'}] ${(err as Error).message}\n`);
+    }
+  };
+  if (values['tls-cert']) process.on('SIGHUP', onHangup);
+
   await stopSignal();
+  process.off('SIGHUP', onHangup);
   process.stderr.write('sigstack up: stopping\n');
   await stack.close();
   return 0;
+}
+
+/** The production options of `up` (public URL, issuers, TLS, proxy, rate limit), checked. */
+function productionOptions(values: Record<string, string | boolean | undefined>): Partial<StackModule.StackOptions> {
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  if (values.host !== undefined && values.bind !== undefined && values.host !== values.bind) throw new CliError('USAGE', `--host and --bind are the same option; give one\n${UP_USAGE}`);
+  const bind = text('bind') ?? text('host');
+  const publicUrl = text('public-url');
+  const tlsCert = text('tls-cert');
+  const tlsKey = text('tls-key');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new CliError('USAGE', `--tls-cert and --tls-key go together\n${UP_USAGE}`);
+  let rateLimit: number | undefined;
+  if (values['rate-limit'] !== undefined) {
+    rateLimit = Number(values['rate-limit']);
+    if (!/^\d+$/.test(String(values['rate-limit'])) || !Number.isSafeInteger(rateLimit)) throw new CliError('USAGE', `--rate-limit must be a whole number of write requests a minute per client (0: no limit)\n${UP_USAGE}`);
+  }
+  if (publicUrl === undefined && values['oidc-config'] === undefined && values['dev-issuer']) throw new CliError('USAGE', `--dev-issuer is for a production stack (--public-url); a development stack always has it\n${UP_USAGE}`);
+  return {
+    ...(bind !== undefined ? { host: bind } : {}),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
+    ...(text('oidc-config') !== undefined ? { oidcConfigPath: text('oidc-config')! } : {}),
+    ...(values['dev-issuer'] ? { devIssuer: true } : {}),
+    ...(tlsCert !== undefined && tlsKey !== undefined ? { tls: { certPath: tlsCert, keyPath: tlsKey } } : {}),
+    ...(values['trust-proxy'] ? { trustProxy: true } : {}),
+    ...(rateLimit !== undefined ? { rateLimitPerMinute: rateLimit } : {}),
+    ...(values['rotate-log'] ? { rotateLog: true } : {}),
+  };
 }

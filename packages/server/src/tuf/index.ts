@@ -3,3 +3,4 @@
 export * from './keys.js';
 export * from './repository.js';
 export * from './http.js';
+export * from './offline.js';

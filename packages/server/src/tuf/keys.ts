@@ -5,7 +5,8 @@ import { createHash, sign, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { Key, Signature } from '@tufjs/models';
 import { canonicalize } from '@sigstack/core';
-import { loadOrCreateKey } from '../keys.js';
+import { existsSync } from 'node:fs';
+import { loadOrCreateKey, loadPrivateKeyPem } from '../keys.js';
 import { ServiceError } from '../errors.js';
 
 export const TUF_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
@@ -29,8 +30,24 @@ export function tufKeyId(publicHex: string): string {
 
 /** The role's key in `keyDir` (`<role>.pem`), made on first use. */
 export function loadOrCreateRoleKey(keyDir: string, role: TufRole): TufRoleKey {
-  const path = join(keyDir, `${role}.pem`);
-  const loaded = loadOrCreateKey(path, 'ed25519');
+  return roleKeyFrom(join(keyDir, `${role}.pem`), role, true);
+}
+
+/** A role key from a PEM file that must exist (an offline root or targets key). */
+export function loadRoleKeyFile(path: string, role: TufRole): TufRoleKey {
+  if (!existsSync(path)) throw new ServiceError(400, 'TUF_KEY_NOT_FOUND', `the TUF key file ${path} does not exist`);
+  return roleKeyFrom(path, role, false);
+}
+
+/** The TUF public key of an Ed25519 public key object. */
+export function tufPublicKey(publicKey: KeyObject): Key {
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const publicHex = spki.subarray(spki.length - 32).toString('hex');
+  return new Key({ keyID: tufKeyId(publicHex), keyType: 'ed25519', scheme: 'ed25519', keyVal: { public: publicHex } });
+}
+
+function roleKeyFrom(path: string, role: TufRole, create: boolean): TufRoleKey {
+  const loaded = create ? loadOrCreateKey(path, 'ed25519') : loadPrivateKeyPem(path, process.env.SIGSTACK_KEY_PASSWORD);
   if (loaded.publicKey.asymmetricKeyType !== 'ed25519') {
     throw new ServiceError(500, 'TUF_KEY_INVALID', `the TUF ${role} key ${path} is not an Ed25519 key; remove it (and the repository) to start a new TUF root`);
   }

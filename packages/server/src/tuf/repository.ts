@@ -3,11 +3,11 @@
 // targets/<sha256>.<name>), re-signed when the targets change or a role nears its expiry.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetaFile, Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { Key, MetaFile, Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
 import { ServiceError } from '../errors.js';
-import { TUF_ROLES, loadOrCreateRoleKeys, roleSigner, type TufRole, type TufRoleKey } from './keys.js';
+import { TUF_ROLES, loadOrCreateRoleKey, roleSigner, type TufRole, type TufRoleKey } from './keys.js';
 
 /** One target file: its name in targets metadata and its bytes. */
 export interface TufTarget {
@@ -78,7 +78,10 @@ export class TufRepository {
   /** The current root, for a client to start from (tuf-js reads it as metadataDir/root.json). */
   readonly rootPath: string;
   readonly expiry: TufExpiry;
-  private readonly keys: Record<TufRole, TufRoleKey>;
+  /** Online keys; root and targets are absent once their keys were taken offline (`sigstack tuf init`). */
+  private readonly keys: Partial<Record<TufRole, TufRoleKey>>;
+  /** What waits for offline signatures, said by publish() (e.g. targets changed, staged for signing). */
+  pending: string[] = [];
   private root: Metadata<Root> | undefined;
   private targets: Metadata<Targets> | undefined;
   private snapshot: Metadata<Snapshot> | undefined;
@@ -92,7 +95,13 @@ export class TufRepository {
     this.expiry = { ...DEFAULT_TUF_EXPIRY, ...options.expiry };
     mkdirSync(this.keyDir, { recursive: true, mode: 0o700 });
     mkdirSync(join(this.repositoryDir, 'targets'), { recursive: true });
-    this.keys = loadOrCreateRoleKeys(this.keyDir);
+    // Root and targets keys are made only for a new repository; later their absence means offline.
+    const fresh = !readdirSync(this.repositoryDir).some((name) => /^\d+\.root\.json$/.test(name));
+    this.keys = {};
+    for (const role of TUF_ROLES) {
+      const online = role === 'snapshot' || role === 'timestamp' || fresh || existsSync(join(this.keyDir, `${role}.pem`));
+      if (online) this.keys[role] = loadOrCreateRoleKey(this.keyDir, role);
+    }
     this.load();
   }
 
@@ -157,7 +166,8 @@ export class TufRepository {
     // The keys on disk must be the ones the root names, or nothing signed now would verify.
     for (const role of TUF_ROLES) {
       const keyIds = this.root.signed.roles[role]?.keyIDs ?? [];
-      if (!keyIds.includes(this.keys[role].keyId)) {
+      const key = this.keys[role];
+      if (key && !keyIds.includes(key.keyId)) {
         throw new ServiceError(500, 'TUF_KEY_MISMATCH', `the TUF ${role} key in ${this.keyDir} is not the one ${this.repositoryDir} trusts; restore the original key or remove ${this.dir} to start a new TUF root`);
       }
     }
@@ -168,13 +178,20 @@ export class TufRepository {
   }
 
   private sign<T extends AnyMetadata>(metadata: T, role: TufRole): T {
-    metadata.sign(roleSigner(this.keys[role]), false);
+    const key = this.keys[role];
+    if (!key) throw new ServiceError(500, 'TUF_KEY_OFFLINE', `the TUF ${role} key is offline: sign with \`sigstack tuf sign-${role} --key FILE\``);
+    metadata.sign(roleSigner(key), false);
     return metadata;
+  }
+
+  /** Whether the role's key is on this machine (root and targets can be offline). */
+  isOnline(role: TufRole): boolean {
+    return this.keys[role] !== undefined;
   }
 
   private newRoot(version: number, now: Date): Metadata<Root> {
     const root = new Root({ version, specVersion: '1.0.31', expires: isoSeconds(new Date(now.getTime() + this.expiry.rootDays * DAY)), consistentSnapshot: true });
-    for (const role of TUF_ROLES) root.addKey(this.keys[role].key, role);
+    for (const role of TUF_ROLES) root.addKey(this.keys[role]!.key, role);
     return this.sign(new Metadata(root), 'root');
   }
 
@@ -195,8 +212,14 @@ export class TufRepository {
   publish(targets?: TufTarget[], options: { now?: Date; forceTimestamp?: boolean } = {}): TufRole[] {
     const now = options.now ?? new Date();
     const signed: TufRole[] = [];
+    this.pending = [];
 
-    if (!this.root || nearExpiry(this.root.signed.expires, this.expiry.rootDays * DAY, now, 0.25)) {
+    if (this.root && !this.keys.root) {
+      if (nearExpiry(this.root.signed.expires, this.expiry.rootDays * DAY, now, 0.25)) {
+        this.pending.push(`TUF root version ${this.root.signed.version} expires at ${this.root.signed.expires} and its keys are offline: stage a renewal (sigstack tuf rotate-root) and sign it (sigstack tuf sign-root --key FILE)`);
+      }
+      if (!existsSync(this.rootPath)) writeAtomic(this.rootPath, serialize(this.root));
+    } else if (!this.root || nearExpiry(this.root.signed.expires, this.expiry.rootDays * DAY, now, 0.25)) {
       const root = this.newRoot((this.root?.signed.version ?? 0) + 1, now);
       const bytes = serialize(root);
       this.write(`${root.signed.version}.root.json`, bytes);
@@ -216,7 +239,19 @@ export class TufRepository {
       }
     }
     const targetsChanged = wanted !== undefined && !this.sameTargets(wanted);
-    if (!this.targets || targetsChanged || nearExpiry(this.targets.signed.expires, this.expiry.targetsDays * DAY, now)) {
+    const targetsDue = !this.targets || targetsChanged || nearExpiry(this.targets.signed.expires, this.expiry.targetsDays * DAY, now);
+    if (targetsDue && !this.keys.targets) {
+      // Offline targets key: write the target files, stage the metadata for `sigstack tuf sign-targets`.
+      for (const target of targets ?? []) {
+        const name = `targets/${sha256(target.data)}.${target.name}`;
+        if (!existsSync(join(this.repositoryDir, name))) this.write(name, target.data);
+      }
+      const files = wanted ?? this.targets?.signed.targets ?? {};
+      const staged = this.stagedTargets();
+      const same = staged && Object.keys(files).length === Object.keys(staged.signed.targets).length && Object.entries(files).every(([n, f]) => staged.signed.targets[n]?.equals(f));
+      if (!same) this.stageTargets(files, now);
+      this.pending.push(`the TUF targets changed or near expiry and the targets key is offline: staged as version ${this.stagedTargets()!.signed.version}; sign it with \`sigstack tuf sign-targets --dir D --key FILE\` (clients keep the current targets until then)`);
+    } else if (targetsDue) {
       const files = wanted ?? this.targets?.signed.targets ?? {};
       // Target files first (content-addressed, never overwritten with other bytes), then their metadata.
       for (const target of targets ?? []) {
@@ -232,6 +267,14 @@ export class TufRepository {
       signed.push('targets');
     }
 
+    if (!this.targets) return signed; // nothing to serve until the staged targets are signed
+    this.signSnapshotAndTimestamp(now, signed, options.forceTimestamp === true);
+    return signed;
+  }
+
+  /** Signs snapshot (when targets were signed or it nears expiry) and timestamp (when anything was), online keys. */
+  private signSnapshotAndTimestamp(now: Date, signed: TufRole[], forceTimestamp: boolean): void {
+    if (!this.targets) return;
     if (!this.snapshot || signed.includes('targets') || nearExpiry(this.snapshot.signed.expires, this.expiry.snapshotDays * DAY, now)) {
       const metadata = this.sign(
         new Metadata(
@@ -249,7 +292,7 @@ export class TufRepository {
       signed.push('snapshot');
     }
 
-    if (!this.timestamp || signed.length > 0 || options.forceTimestamp || nearExpiry(this.timestamp.signed.expires, this.expiry.timestampHours * HOUR, now)) {
+    if (!this.timestamp || signed.length > 0 || forceTimestamp || nearExpiry(this.timestamp.signed.expires, this.expiry.timestampHours * HOUR, now)) {
       const snapshotBytes = serialize(this.snapshot);
       const metadata = this.sign(
         new Metadata(
@@ -267,12 +310,149 @@ export class TufRepository {
       this.timestamp = metadata;
       signed.push('timestamp');
     }
-    return signed;
   }
 
-  /** Re-signs whatever nears its expiry (a running server calls this now and then). */
+  /** Re-signs whatever nears its expiry (a running server calls this now and then); rereads the metadata first (offline signatures land on disk). */
   refresh(now = new Date()): TufRole[] {
+    this.load();
     return this.publish(undefined, { now });
+  }
+
+  // ---- Offline root and targets keys: staged metadata, one signature at a time ---------------
+
+  private get stagedDir(): string {
+    return join(this.dir, 'staged');
+  }
+
+  private readStaged(name: string): Record<string, unknown> | undefined {
+    const path = join(this.stagedDir, name);
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : undefined;
+  }
+
+  private writeStaged(name: string, metadata: AnyMetadata): void {
+    mkdirSync(this.stagedDir, { recursive: true, mode: 0o700 });
+    writeAtomic(join(this.stagedDir, name), serialize(metadata));
+  }
+
+  /** The targets metadata waiting for offline signatures, if any. */
+  stagedTargets(): Metadata<Targets> | undefined {
+    const json = this.readStaged('targets.json');
+    return json ? Metadata.fromJSON(MetadataKind.Targets, json as never) : undefined;
+  }
+
+  /** The root metadata waiting for signatures, if any. */
+  stagedRoot(): Metadata<Root> | undefined {
+    const json = this.readStaged('root.json');
+    return json ? Metadata.fromJSON(MetadataKind.Root, json as never) : undefined;
+  }
+
+  private stageTargets(files: Record<string, TargetFile>, now: Date): Metadata<Targets> {
+    const metadata = new Metadata(new Targets({ version: (this.targets?.signed.version ?? 0) + 1, specVersion: '1.0.31', expires: isoSeconds(new Date(now.getTime() + this.expiry.targetsDays * DAY)), targets: files }));
+    this.writeStaged('targets.json', metadata);
+    return metadata;
+  }
+
+  /**
+   * Stages the next root version: `rootKeys` with `rootThreshold` (default: the current ones, a
+   * renewal), `targetsKeys`/`targetsThreshold` likewise, the online snapshot and timestamp keys.
+   * It is published once signed by the threshold of the current root and of itself.
+   */
+  stageRoot(options: { rootKeys?: Key[]; rootThreshold?: number; targetsKeys?: Key[]; targetsThreshold?: number; now?: Date } = {}): Metadata<Root> {
+    const now = options.now ?? new Date();
+    const current = this.root?.signed;
+    const keysOf = (role: TufRole): Key[] => (current?.roles[role]?.keyIDs ?? []).map((id) => current!.keys[id]!).filter(Boolean);
+    const root = new Root({ version: (current?.version ?? 0) + 1, specVersion: '1.0.31', expires: isoSeconds(new Date(now.getTime() + this.expiry.rootDays * DAY)), consistentSnapshot: true });
+    const add = (role: TufRole, keys: Key[], threshold: number) => {
+      if (keys.length === 0) throw new ServiceError(400, 'TUF_NO_KEYS', `the ${role} role needs at least one key`);
+      if (!Number.isInteger(threshold) || threshold < 1 || threshold > keys.length) throw new ServiceError(400, 'TUF_THRESHOLD_INVALID', `the ${role} threshold must be between 1 and its ${keys.length} key(s), not ${threshold}`);
+      for (const key of keys) root.addKey(key, role);
+      (root.roles[role] as { threshold: number }).threshold = threshold; // @tufjs/models does not export Role; its field is plain
+    };
+    add('root', options.rootKeys ?? keysOf('root'), options.rootThreshold ?? current?.roles.root?.threshold ?? 1);
+    add('targets', options.targetsKeys ?? keysOf('targets'), options.targetsThreshold ?? current?.roles.targets?.threshold ?? 1);
+    for (const role of ['snapshot', 'timestamp'] as const) add(role, [this.keys[role]!.key], 1);
+    const metadata = new Metadata(root);
+    this.writeStaged('root.json', metadata);
+    return metadata;
+  }
+
+  /** How many more signatures `metadata` needs from the keys `by` trusts for `role` (0: enough). */
+  private missingSignatures(by: Root, role: 'root' | 'targets', metadata: Metadata<Root> | Metadata<Targets>): number {
+    const roleInfo = by.roles[role]!;
+    let valid = 0;
+    for (const keyId of roleInfo.keyIDs) {
+      try {
+        by.keys[keyId]?.verifySignature(metadata as never);
+        if (by.keys[keyId]) valid += 1;
+      } catch {
+        // no valid signature by this key
+      }
+    }
+    return Math.max(0, roleInfo.threshold - valid);
+  }
+
+  /**
+   * Adds `key`'s signature to the staged root; publishes it when both the current root's threshold
+   * and its own are met. Returns what is still missing (empty: published).
+   */
+  signStagedRoot(key: TufRoleKey, now = new Date()): { published: boolean; version: number; missing: string[] } {
+    const staged = this.stagedRoot();
+    if (!staged) throw new ServiceError(400, 'TUF_NOTHING_STAGED', 'no root version is staged: stage one with `sigstack tuf rotate-root` (or `tuf init`)');
+    const trusted = [...(this.root ? [this.root.signed.roles.root!.keyIDs] : []), staged.signed.roles.root!.keyIDs].flat();
+    if (!trusted.includes(key.keyId)) throw new ServiceError(400, 'TUF_KEY_NOT_TRUSTED', `the key ${key.path} (key ID ${key.keyId.slice(0, 16)}…) is not a root key of the current root or of the staged one`);
+    staged.sign(roleSigner(key), true);
+    this.writeStaged('root.json', staged);
+    const missing: string[] = [];
+    const ownMissing = this.missingSignatures(staged.signed, 'root', staged);
+    if (ownMissing > 0) missing.push(`${ownMissing} more signature(s) by the new root keys (threshold ${staged.signed.roles.root!.threshold})`);
+    if (this.root) {
+      const oldMissing = this.missingSignatures(this.root.signed, 'root', staged);
+      if (oldMissing > 0) missing.push(`${oldMissing} more signature(s) by the keys of root version ${this.root.signed.version} (threshold ${this.root.signed.roles.root!.threshold})`);
+    }
+    if (missing.length > 0) return { published: false, version: staged.signed.version, missing };
+    const bytes = serialize(staged);
+    this.write(`${staged.signed.version}.root.json`, bytes);
+    this.write('root.json', bytes);
+    writeAtomic(this.rootPath, bytes);
+    rmSync(join(this.stagedDir, 'root.json'), { force: true });
+    const previousTargetsKeys = this.root?.signed.roles.targets?.keyIDs ?? [];
+    this.root = staged;
+    // Online root or targets keys the new root no longer names are not used again.
+    for (const role of ['root', 'targets'] as const) {
+      const key = this.keys[role];
+      if (key && !staged.signed.roles[role]!.keyIDs.includes(key.keyId)) {
+        rmSync(key.path, { force: true });
+        delete this.keys[role];
+      }
+    }
+    // New targets keys: the targets must be signed by them (staged for sign-targets unless online).
+    const sameTargetsKeys = staged.signed.roles.targets!.keyIDs.every((id) => previousTargetsKeys.includes(id)) && previousTargetsKeys.every((id) => staged.signed.roles.targets!.keyIDs.includes(id));
+    if (!sameTargetsKeys && this.targets) {
+      if (this.keys.targets) this.publish(undefined, { now, forceTimestamp: true });
+      else if (!this.stagedTargets()) this.stageTargets(this.targets.signed.targets, now);
+    } else {
+      this.signSnapshotAndTimestamp(now, ['root'], true);
+    }
+    return { published: true, version: staged.signed.version, missing: [] };
+  }
+
+  /**
+   * Adds `key`'s signature to the staged targets (staging a renewal of the current ones when none
+   * is); publishes them, with a new snapshot and timestamp, once the root's targets threshold is met.
+   */
+  signStagedTargets(key: TufRoleKey, now = new Date()): { published: boolean; version: number; missing: string[] } {
+    if (!this.root) throw new ServiceError(400, 'TUF_NOT_STARTED', 'the TUF repository has no root yet: start the stack once');
+    if (!this.root.signed.roles.targets!.keyIDs.includes(key.keyId)) throw new ServiceError(400, 'TUF_KEY_NOT_TRUSTED', `the key ${key.path} (key ID ${key.keyId.slice(0, 16)}…) is not a targets key of root version ${this.root.signed.version}`);
+    const staged = this.stagedTargets() ?? this.stageTargets(this.targets?.signed.targets ?? {}, now);
+    staged.sign(roleSigner(key), true);
+    this.writeStaged('targets.json', staged);
+    const missing = this.missingSignatures(this.root.signed, 'targets', staged);
+    if (missing > 0) return { published: false, version: staged.signed.version, missing: [`${missing} more signature(s) by the targets keys (threshold ${this.root.signed.roles.targets!.threshold})`] };
+    this.write(`${staged.signed.version}.targets.json`, serialize(staged));
+    this.targets = staged;
+    rmSync(join(this.stagedDir, 'targets.json'), { force: true });
+    this.signSnapshotAndTimestamp(now, ['targets'], true);
+    return { published: true, version: staged.signed.version, missing: [] };
   }
 
   /** A served file by its path under the repository (e.g. "2.root.json", "targets/<sha256>.trusted_root.json"), or undefined. */

@@ -1,0 +1,33 @@
+// `sigstack log rotate --dir D`: freezes the stack's active log shard and starts a new one (new
+// key and origin), as Rekor's yearly shards; the next `sigstack up` serves both and republishes
+// the trust files over TUF (`sigstack up --rotate-log` does both at once).
+
+import { parseArgs } from 'node:util';
+import { CliError } from '../errors.js';
+
+export const LOG_ROTATE_USAGE = `usage: sigstack log rotate --dir D
+
+  Freezes the active transparency log shard of the stack in D (stopped): it keeps serving its
+  entries, proofs, tiles and search, and refuses new entries. Starts a new shard with a new key,
+  tree ID and origin (<first origin>/logN, served under <public URL>/logN). The next
+  \`sigstack up --dir D\` writes trusted_root.json (the old shard's validFor.end, the new one's
+  start) and signing_config.json (the new shard for writing) and publishes them as a new TUF
+  targets version. \`sigstack up --rotate-log\` rotates and starts in one step.`;
+
+export async function logRotateCommand(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args, options: { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values;
+  } catch (err) {
+    throw new CliError('USAGE', `${(err as Error).message}\n${LOG_ROTATE_USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${LOG_ROTATE_USAGE}\n`);
+    return 0;
+  }
+  if (!values.dir) throw new CliError('USAGE', `--dir is required (the directory \`sigstack up\` uses)\n${LOG_ROTATE_USAGE}`);
+  const { rotateLogShard } = await import('@sigstack/server');
+  const { frozen, active } = await rotateLogShard(values.dir);
+  process.stdout.write(`frozen: ${frozen.name} (entries until ${frozen.end})\nactive: ${active.name} (from ${active.start}), served under ${active.path}\nrestart the stack (sigstack up --dir ${values.dir}) to serve it and publish the new trust files\n`);
+  return 0;
+}
