@@ -111,6 +111,13 @@ test('a witnessed log, a split view, a rollback: monitor, witness and verify --w
     assert.deepEqual(lines.map((l) => [l.type, l.logIndex]), [['match', 0], ['match', 1], ['match', 2]], 'each watched entry once');
     const again = await monitor();
     assert.deepEqual([again.code, again.stdout], [0, ''], 'then quiet');
+    // The log's key from a trusted root whose baseUrl is the monitored URL.
+    const rootForSwitch = join(dir, 'trusted_root_switch.json');
+    writeFileSync(rootForSwitch, (await import('node:fs')).readFileSync(trustedRoot, 'utf8').replace(`http://${NAME}`, sw.url));
+    const viaRoot = await sigstack(['monitor', '--log', sw.url, '--trusted-root', rootForSwitch, '--state', join(dir, 'root-state.json'), '--once']);
+    assert.equal(viaRoot.code, 0, viaRoot.stdout + viaRoot.stderr);
+    const notListed = await sigstack(['monitor', '--log', a.url, '--trusted-root', rootForSwitch, '--state', join(dir, 'root-state.json'), '--once']);
+    assert.match(notListed.stderr, /LOG_NOT_TRUSTED/);
 
     // The split view: B has the same key and origin but other entries.
     const b = await serve(['log', 'serve', '--dir', join(dir, 'b'), '--key', logKeyPath, '--name', NAME, '--port', '0', '--witness-policy', policy], 'log B');
