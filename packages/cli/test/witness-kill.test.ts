@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { consistencyProof, formatAddCheckpointRequest, formatCheckpoint, formatVerifierKey, generateKeyPair, leafHash, noteKeyHint, originHash, rootFromLeafHashes, signNote } from '@sigstack/core';
 import { startServerChild, type ServerChild } from '../src/bench/server-child.js';
 
-const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+// The bundled command, as users run it (it also starts faster, which this process-heavy test needs).
+const main = fileURLToPath(new URL('../bundle/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-witness-kill-'));
 const children: ServerChild[] = [];
 after(async () => {
