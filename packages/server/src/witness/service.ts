@@ -76,7 +76,14 @@ export async function startWitnessService(options: WitnessServiceOptions): Promi
     if (err instanceof CoreError) throw new ServiceError(400, 'WITNESS_NAME_INVALID', `--name: ${err.message}`);
     throw err;
   }
-  const app = buildWitnessApp({ witness, logger: options.logger ?? false });
+  const app = buildWitnessApp({
+    witness,
+    logger: options.logger ?? false,
+    // A validly signed checkpoint that is not consistent may be proof of log misbehaviour: log it.
+    onAnswer: (status, reason) => {
+      if (status === 422) app.log.warn({ status, reason }, 'refused a checkpoint (422: bad proof, or not consistent with the one cosigned)');
+    },
+  });
   const host = options.host ?? '127.0.0.1';
   try {
     await app.listen({ port: options.port ?? 0, host });
