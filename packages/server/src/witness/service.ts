@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreError, mldsaKeyPair, parseVerifierKey, type VerifierKey } from '@sigstack/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
 import { loadOrCreateKey } from '../keys.js';
 import { buildWitnessApp } from './http.js';
@@ -20,7 +20,7 @@ export interface WitnessServiceOptions {
   logs: string[];
   port?: number;
   host?: string;
-  logger?: boolean | { level: string };
+  logger?: FastifyServerOptions['logger'];
   /** Also cosign with ML-DSA-44 (type 0x06); its seed is kept in D/witness-mldsa44.seed. */
   mldsa?: boolean;
 }
