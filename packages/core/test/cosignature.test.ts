@@ -114,7 +114,10 @@ test('checkCosignatures ignores unknown keys and reports a known key whose signa
   const good = cosignatureLine(body, NAME, privateKey, 1_700_000_001);
   const stranger = cosignatureLine(body, 'someone.else', other.privateKey, 1_700_000_001);
   assert.equal(checkCosignatures(body + '\n' + stranger + good, [key]).valid.size, 1);
-  const broken = good.replace(/[A-Za-z0-9](=*\n)$/, (c, end) => (c[0] === 'A' ? 'B' : 'A') + end);
+  const [dash, name, b64] = good.trim().split(' ') as [string, string, string];
+  const raw = Buffer.from(b64, 'base64');
+  raw[40] ^= 0x01; // a bit of the Ed25519 signature itself
+  const broken = `${dash} ${name} ${raw.toString('base64')}\n`;
   assert.deepEqual(checkCosignatures(body + '\n' + broken, [key]).failed, [NAME]);
 });
 

@@ -166,6 +166,13 @@ test('bad signature, and an unreachable log is an error, not an alert', async ()
   ({ events, outputs } = collect());
   const r2 = await runMonitor({ logUrl: 'http://127.0.0.1:9', reader: new RekorV1Reader('http://127.0.0.1:9', stranger), logKey: stranger, statePath: join(dir, 'down.json'), outputs });
   assert.deepEqual([r2.alerts, r2.errors, events[0]?.type, events[0]?.code], [0, 1, 'error', 'MONITOR_UNREACHABLE']);
+  // An unreachable witness is an error too, and the state is not advanced past it.
+  ({ events, outputs } = collect());
+  const key = a.log.signer.publicKey;
+  const w = { url: 'http://127.0.0.1:9', key: parseCosignerVkey((await import('@sigstack/core')).formatCosignerVkey('w.test', generateKeyPairSync('ed25519').publicKey)) };
+  const r3 = await runMonitor({ logUrl: a.url, reader: new TilesReader(a.url, key), logKey: key, statePath: join(dir, 'witness-down.json'), witnesses: [w], outputs });
+  assert.deepEqual([r3.alerts, r3.errors, events[0]?.code], [0, 1, 'MONITOR_UNREACHABLE']);
+  assert.equal(existsSync(join(dir, 'witness-down.json')), false);
 });
 
 test('a witness that cosigned one tree exposes the other to a monitor shown only the fork', async () => {

@@ -144,3 +144,24 @@ test('--ml-dsa: the witness also cosigns with ML-DSA-44 (type 0x06), and both li
   await first.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('a log removed from the configuration and added again resumes from its old state', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'witness-readd-'));
+  const other = generateKeyPairSync('ed25519');
+  const start = (logs: string[]) => startWitnessService({ dir, name: 'witness.test/r', logs });
+  let w = await start([`${ORIGIN}=${logVkey}`]);
+  assert.equal((await add(w.url, 0, 9)).status, 200);
+  await w.close();
+  w = await start([`other.example/log=${formatVerifierKey('other.example/log', other.publicKey)}`]);
+  assert.equal((await add(w.url, 0, 3)).status, 404, 'removed: unknown now');
+  assert.equal((await fetch(`${w.url}/${originHash(ORIGIN)}/checkpoint`)).status, 404);
+  await w.close();
+  w = await start([`${ORIGIN}=${logVkey}`]);
+  try {
+    const fresh = await add(w.url, 0, 3);
+    assert.deepEqual([fresh.status, fresh.body], [409, '9\n'], 'not a fresh state');
+  } finally {
+    await w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

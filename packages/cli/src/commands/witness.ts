@@ -50,7 +50,7 @@ export async function witnessCommand(args: string[]): Promise<number> {
   if (!v.log || v.log.length === 0) throw new CliError('USAGE', `at least one --log ORIGIN=VKEY is required\n${WITNESS_USAGE}`);
   const port = v.port === undefined ? 3002 : Number(v.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('USAGE', '--port must be 0..65535');
-  const service = await witness.startWitnessService({ dir: v.dir, name: v.name, logs: v.log, port, ...(v.host ? { host: v.host } : {}), ...(v['ml-dsa'] ? { mldsa: true } : {}), logger: { level: 'warn' } });
+  const service = await witness.startWitnessService({ dir: v.dir, name: v.name, logs: v.log, port, ...(v.host ? { host: v.host } : {}), ...(v['ml-dsa'] ? { mldsa: true } : {}), logger: { level: 'warn', stream: process.stderr } });
   process.stdout.write(`${service.vkey}\n${service.mldsaVkey ? `${service.mldsaVkey}\n` : ''}`);
   process.stderr.write(`sigstack witness: serving at ${service.url} (POST /add-checkpoint, GET /<origin hash>/checkpoint) for ${service.witness.origins().length} log(s)\n`);
   await stopSignal();

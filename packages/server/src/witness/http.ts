@@ -2,7 +2,7 @@
 // GET /<lowercase hex SHA-256 of the origin>/checkpoint. Bodies are bounded; any content type
 // is read as text (the spec names none for requests).
 
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { originHash } from '@sigstack/core';
 import type { Witness } from './witness.js';
 
@@ -11,7 +11,7 @@ export const WITNESS_BODY_LIMIT = 64 * 1024;
 
 export interface WitnessAppOptions {
   witness: Witness;
-  logger?: boolean | { level: string };
+  logger?: FastifyServerOptions['logger'];
   /** Told the outcome of every add-checkpoint (metrics, logs). */
   onAnswer?: (status: number, reason?: string) => void;
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreError, mldsaKeyPair, parseVerifierKey, type VerifierKey } from '@sigstack/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
 import { loadOrCreateKey } from '../keys.js';
 import { buildWitnessApp } from './http.js';
@@ -20,7 +20,7 @@ export interface WitnessServiceOptions {
   logs: string[];
   port?: number;
   host?: string;
-  logger?: boolean | { level: string };
+  logger?: FastifyServerOptions['logger'];
   /** Also cosign with ML-DSA-44 (type 0x06); its seed is kept in D/witness-mldsa44.seed. */
   mldsa?: boolean;
 }
@@ -76,7 +76,14 @@ export async function startWitnessService(options: WitnessServiceOptions): Promi
     if (err instanceof CoreError) throw new ServiceError(400, 'WITNESS_NAME_INVALID', `--name: ${err.message}`);
     throw err;
   }
-  const app = buildWitnessApp({ witness, logger: options.logger ?? false });
+  const app = buildWitnessApp({
+    witness,
+    logger: options.logger ?? false,
+    // A validly signed checkpoint that is not consistent may be proof of log misbehaviour: log it.
+    onAnswer: (status, reason) => {
+      if (status === 422) app.log.warn({ status, reason }, 'refused a checkpoint (422: bad proof, or not consistent with the one cosigned)');
+    },
+  });
   const host = options.host ?? '127.0.0.1';
   try {
     await app.listen({ port: options.port ?? 0, host });

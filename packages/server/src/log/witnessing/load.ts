@@ -30,6 +30,10 @@ export function loadWitnessing(path: string, log: TransparencyLog, app: FastifyI
     ...(options.witnessTimeoutMs ? { timeoutMs: options.witnessTimeoutMs } : {}),
     onWarning: (message) => app.log.warn({ witnessing: true }, message),
   });
+  const own = log.signer.spki;
+  if (policy.logs.length > 0 && !policy.logs.some((l) => l.key.key.export({ format: 'der', type: 'spki' }).equals(own))) {
+    app.log.warn({ witnessing: true }, `${path} lists logs, but not this log's key: verifiers using the policy will not accept its checkpoints`);
+  }
   log.witnessWith(witnessing);
   app.get('/api/v1/log/witnesses', async () => witnessing.status());
   return witnessing;
