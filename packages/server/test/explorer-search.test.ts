@@ -5,8 +5,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -169,6 +170,48 @@ test('the HTTP API: search, counts, fingerprints of pasted keys, and 400s that s
     const html = await page.text();
     assert.match(html, /<script type="application\/json" id="explorer-config">\{"name":/);
     assert.ok(html.includes(service.log.signer.spki.toString('base64')));
+  } finally {
+    await service.close();
+  }
+});
+
+test('keys made by ssh-keygen, minisign and gpg are found by the fingerprint of their pasted text', async () => {
+  const work = join(dir, 'keys');
+  mkdirSync(work);
+  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  const data = Buffer.from('signed with three kinds of keys\n');
+  writeFileSync(join(work, 'data'), data);
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'explorer@example.test', '-f', 'ssh']);
+  run('ssh-keygen', ['-Y', 'sign', '-f', 'ssh', '-n', 'file', 'data']);
+  const ssh = { format: 'ssh', key: readFileSync(join(work, 'ssh.pub'), 'utf8'), signature: readFileSync(join(work, 'data.sig')) };
+  run('minisign', ['-G', '-W', '-p', 'ms.pub', '-s', 'ms.key']);
+  run('minisign', ['-S', '-s', 'ms.key', '-m', 'data', '-x', 'data.minisig']);
+  const minisign = { format: 'minisign', key: readFileSync(join(work, 'ms.pub'), 'utf8'), signature: readFileSync(join(work, 'data.minisig')) };
+  const home = join(work, 'gnupg');
+  mkdirSync(home, { mode: 0o700 });
+  const gpg = (...args: string[]) => run('gpg', ['--batch', '--homedir', home, '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
+  gpg('--quick-gen-key', 'Explorer <pgp@example.test>', 'ed25519', 'sign', 'never');
+  gpg('--armor', '--detach-sign', '-o', 'data.asc', 'data');
+  const pgp = { format: 'pgp', key: gpg('--armor', '--export', 'pgp@example.test').toString('utf8'), signature: readFileSync(join(work, 'data.asc')) };
+
+  const service = await startLogService({ dir: join(dir, 'keys-log'), port: 0, admissionWorkers: 0 });
+  try {
+    for (const k of [ssh, minisign, pgp]) {
+      const created = await post(`${service.url}/api/v1/log/entries`, {
+        apiVersion: '0.0.1',
+        kind: 'rekord',
+        spec: { signature: { format: k.format, content: k.signature.toString('base64'), publicKey: { content: Buffer.from(k.key).toString('base64') } }, data: { content: data.toString('base64') } },
+      });
+      assert.equal(created.status, 201, `${k.format}: ${JSON.stringify(created.json)}`);
+      const index = (Object.values(created.json)[0] as { logIndex: number }).logIndex;
+      const fp = await post(`${service.url}/api/v1/explorer/fingerprint`, { key: k.key });
+      assert.equal(fp.status, 200, `${k.format}: ${JSON.stringify(fp.json)}`);
+      assert.equal(fp.json.format, k.format);
+      const found = await get(`${service.url}/api/v1/explorer/search?q=key:${fp.json.fingerprint}`);
+      assert.deepEqual(found.json.entries.map((e: { index: number }) => e.index), [index], k.format);
+    }
+    // The PGP key's user ID is indexed as an email, and found as one.
+    assert.equal((await get(`${service.url}/api/v1/explorer/search?q=pgp@example.test`)).json.count, 1);
   } finally {
     await service.close();
   }

@@ -64,7 +64,9 @@ async function render(): Promise<void> {
   const entry = /^\/explorer\/entry\/([^/]+)$/.exec(url.pathname);
   const index = /^\/explorer\/index\/([^/]+)$/.exec(url.pathname);
   const query = url.searchParams.get('q') ?? '';
+  const hadFocus = document.activeElement?.id === 'q';
   replace(searchSlot, searchForm(entry || index ? '' : query, navigate));
+  if (hadFocus) (document.getElementById('q') as HTMLInputElement | null)?.focus();
   if (entry || index) {
     await renderEntry(main, decodeURIComponent((entry ?? index)![1]!), key);
     return;

@@ -96,8 +96,8 @@ function resultItem(entry: SearchResponse['entries'][number]): HTMLElement {
     { class: 'result' },
     h('div', { class: 'result-head' }, pageLink(`/explorer/entry/${entry.uuid}`, `#${entry.index}`, { class: 'index' }), h('span', { class: 'kind' }, `${entry.kind} ${entry.apiVersion}`), timeElement(entry.integratedTime)),
     entry.identities.length > 0 ? h('div', { class: 'identities' }, entry.identities.join(', ')) : null,
-    entry.digests.length > 0 ? h('div', { class: 'digest mono' }, entry.digests[0]!) : null,
-    h('div', { class: 'uuid mono' }, entry.uuid),
+    entry.digests.length > 0 ? h('div', { class: 'digest mono' }, 'digest ', entry.digests[0]!) : null,
+    h('div', { class: 'uuid mono' }, 'UUID ', entry.uuid),
   );
 }
 

@@ -50,6 +50,25 @@ export const openApiDocument = {
     },
     '/checkpoint': { get: { summary: 'The latest signed checkpoint (C2SP signed note)', responses: { 200: { description: 'checkpoint', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/tile/{path}': { get: { summary: 'C2SP tlog-tiles: tile/<L>/<N>[.p/<W>] and tile/entries/<N>[.p/<W>]', parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'tile bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, 404: error } } },
+    '/api/v1/explorer/search': {
+      get: {
+        summary: "The explorer's search: one page (20) of entries, newest first, with the count (see README: the search language)",
+        parameters: [
+          { name: 'q', in: 'query', schema: { type: 'string', maxLength: 1024 } },
+          { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
+          { name: 'size', in: 'query', description: 'the tree size the first page saw (keeps later pages stable)', schema: { type: 'integer', minimum: 1 } },
+        ],
+        responses: { 200: { description: 'SearchResponse', content: json({ type: 'object', properties: { query: { type: 'string' }, treeSize: { type: 'integer' }, page: { type: 'integer' }, pageSize: { type: 'integer' }, count: { type: 'integer' }, countIsLowerBound: { type: 'boolean' }, entries: { type: 'array', items: { type: 'object' } } } }) }, 400: error },
+      },
+    },
+    '/api/v1/explorer/fingerprint': {
+      post: {
+        summary: 'The search fingerprint (key:<hex>) of a PEM, OpenSSH, PGP or minisign public key',
+        requestBody: { content: json({ type: 'object', required: ['key'], properties: { key: { type: 'string' }, format: { type: 'string', enum: ['x509', 'pgp', 'minisign', 'ssh'] } } }) },
+        responses: { 200: { description: 'fingerprint', content: json({ type: 'object', properties: { format: { type: 'string' }, fingerprint: { type: 'string' } } }) }, 400: error },
+      },
+    },
+    '/explorer/': { get: { summary: 'The log explorer page (also /explorer/entry/{uuid}, /explorer/index/{n})', responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
   },
   components: {
