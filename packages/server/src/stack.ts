@@ -73,6 +73,8 @@ export interface StackOptions {
   rateLimitPerMinute?: number;
   /** Freeze the active log shard and start a new one before serving (as `sigstack log rotate`). */
   rotateLog?: boolean;
+  /** Password of the key files (SIGSTACK_KEY_PASSWORD): new keys are written as encrypted PKCS#8, existing ones decrypted with it. */
+  keyPassword?: string;
 }
 
 /** A log shard as the stack serves it (the last is active; the others are frozen). */
@@ -353,7 +355,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     writeFileSync(statePath, json(state), { mode: 0o644 });
   }
   if (options.rotateLog) {
-    await rotateLogShard(dir);
+    await rotateLogShard(dir, new Date(), options.keyPassword);
     state = readState(statePath)!;
   }
   const createdAt = state.createdAt;
@@ -411,7 +413,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (logStorageOwned) await logStorage.close();
     });
     await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
-    const logKey = loadOrCreateKey(join(logDir, 'log-key.pem'), 'ed25519');
+    const logKey = loadOrCreateKey(join(logDir, 'log-key.pem'), 'ed25519', options.keyPassword);
     let treeId = await logStorage.getMeta('treeId');
     if (!treeId) {
       treeId = randomBytes(8).toString('hex');
@@ -443,7 +445,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
     const extraShards = [];
     for (const record of shardRecords.slice(1)) {
-      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger });
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}) });
       closers.push(() => shard.close());
       extraShards.push(shard);
     }
@@ -473,7 +475,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // The CA hierarchy first: the CT log accepts chains to its root.
     const caDir = join(dir, STACK_FILES.ca);
-    const hierarchy = await createCaHierarchy({ dir: caDir });
+    const hierarchy = await createCaHierarchy({ dir: caDir, ...(options.keyPassword ? { passphrase: options.keyPassword } : {}) });
 
     // The CT log (RFC 6962 under /ct/v1), on its own engine and database.
     const ctDir = join(dir, STACK_FILES.ctlog);
@@ -483,7 +485,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await ctStorage.close();
       throw err;
     });
-    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256');
+    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256', options.keyPassword);
     let ctStorageOwned = true;
     closers.push(async () => {
       if (ctStorageOwned) await ctStorage.close();
@@ -507,7 +509,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => caApp.close());
 
     // The TSA.
-    const tsaChain = await loadOrCreateTsaChain({ dir: join(dir, STACK_FILES.tsa) });
+    const tsaChain = await loadOrCreateTsaChain({ dir: join(dir, STACK_FILES.tsa), ...(options.keyPassword ? { password: options.keyPassword } : {}) });
     const tsaApp = buildTsaApp({ authority: new TimestampAuthority({ chain: tsaChain }), logger });
     closers.push(() => tsaApp.close());
 
@@ -547,7 +549,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     writeIfChanged(files.trustedRoot, trustedRootText);
     writeIfChanged(files.signingConfig, signingConfigText);
-    const tuf = TufRepository.open({ dir: join(dir, STACK_FILES.tuf) });
+    const tuf = TufRepository.open({ dir: join(dir, STACK_FILES.tuf), ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}) });
     tuf.publish(
       [
         { name: TUF_TARGETS.trustedRoot, data: Buffer.from(trustedRootText, 'utf8') },

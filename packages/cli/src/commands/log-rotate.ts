@@ -27,7 +27,7 @@ export async function logRotateCommand(args: string[]): Promise<number> {
   }
   if (!values.dir) throw new CliError('USAGE', `--dir is required (the directory \`sigstack up\` uses)\n${LOG_ROTATE_USAGE}`);
   const { rotateLogShard } = await import('@sigstack/server');
-  const { frozen, active } = await rotateLogShard(values.dir);
+  const { frozen, active } = await rotateLogShard(values.dir, new Date(), process.env.SIGSTACK_KEY_PASSWORD || undefined);
   process.stdout.write(`frozen: ${frozen.name} (entries until ${frozen.end})\nactive: ${active.name} (from ${active.start}), served under ${active.path}\nrestart the stack (sigstack up --dir ${values.dir}) to serve it and publish the new trust files\n`);
   return 0;
 }

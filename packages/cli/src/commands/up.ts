@@ -29,7 +29,8 @@ export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR]
   serve HTTPS (reread on SIGHUP); --trust-proxy takes the client address from X-Forwarded-For /
   X-Real-IP (bind to 127.0.0.1 behind the proxy). --rate-limit N: write requests a minute per
   client (default 600 in production, off in development; 0 turns it off); beyond it a 429 with
-  Retry-After.`;
+  Retry-After. With SIGSTACK_KEY_PASSWORD set, new keys (log, CT log, CA, TSA, TUF) are written as
+  encrypted PKCS#8 and existing ones are decrypted with it.`;
 
 /** The stack module of @sigstack/server (loaded only by this command). */
 async function stackModule(): Promise<typeof import('@sigstack/server')['stack']> {
@@ -189,5 +190,6 @@ function productionOptions(values: Record<string, string | boolean | undefined>)
     ...(values['trust-proxy'] ? { trustProxy: true } : {}),
     ...(rateLimit !== undefined ? { rateLimitPerMinute: rateLimit } : {}),
     ...(values['rotate-log'] ? { rotateLog: true } : {}),
+    ...(process.env.SIGSTACK_KEY_PASSWORD ? { keyPassword: process.env.SIGSTACK_KEY_PASSWORD } : {}),
   };
 }

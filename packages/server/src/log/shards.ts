@@ -94,7 +94,7 @@ export interface RotationResult {
  * Freezes the active shard and creates the next one (key, tree ID and name), recorded in the
  * stack's state. The stack must be stopped; its next start serves both and rewrites the trust files.
  */
-export async function rotateLogShard(stackDir: string, now = new Date()): Promise<RotationResult> {
+export async function rotateLogShard(stackDir: string, now = new Date(), keyPassword?: string): Promise<RotationResult> {
   assertStackStopped(stackDir, 'rotating the log');
   const state = readStateJson(stackDir);
   const shards = shardsOf(state).map((s) => ({ ...s }));
@@ -116,7 +116,7 @@ export async function rotateLogShard(stackDir: string, now = new Date()): Promis
   const next: ShardRecord = { dir: `log-${number}`, path: `/log${number}`, start: at };
   const nextDir = join(stackDir, next.dir);
   mkdirSync(nextDir, { recursive: true, mode: 0o700 });
-  loadOrCreateKey(join(nextDir, 'log-key.pem'), 'ed25519');
+  loadOrCreateKey(join(nextDir, 'log-key.pem'), 'ed25519', keyPassword);
   const storage = new SqliteLogStorage(join(nextDir, 'log.db'));
   const name = `${baseName}${next.path}`;
   await storage.setMeta('name', name);
@@ -139,7 +139,7 @@ export interface OpenShard {
 }
 
 /** Opens a shard made by rotateLogShard (its name and tree ID are in its database). */
-export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger'] }): Promise<OpenShard> {
+export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string }): Promise<OpenShard> {
   const dir = join(stackDir, record.dir);
   const storage = new SqliteLogStorage(join(dir, 'log.db'));
   const name = await storage.getMeta('name');
@@ -154,7 +154,7 @@ export async function openLogShard(stackDir: string, record: ShardRecord, option
     await storage.close();
     throw err;
   }
-  const log = await TransparencyLog.open(storage, new LogSigner(name, loadOrCreateKey(join(dir, 'log-key.pem'), 'ed25519')), options.logOptions ?? {});
+  const log = await TransparencyLog.open(storage, new LogSigner(name, loadOrCreateKey(join(dir, 'log-key.pem'), 'ed25519', options.keyPassword)), options.logOptions ?? {});
   const admission = new AdmissionPool(record.end ? 0 : options.admissionWorkers, log.signer);
   const app = buildLogApp({ log, treeId, admission, logger: options.logger });
   return {
