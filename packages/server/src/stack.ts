@@ -20,7 +20,8 @@ import { AdmissionPool } from './log/admission/pool.js';
 import { buildLogApp } from './log/http/app.js';
 import { CtLog } from './ctlog/ct-log.js';
 import { buildCtApp } from './ctlog/http.js';
-import { createCaHierarchy } from './ca/keys/index.js';
+import { createCaHierarchy, type CaSigner } from './ca/keys/index.js';
+import type { CaIssuer } from './ca/cert/leaf.js';
 import { TokenVerifier } from './ca/oidc/verify-token.js';
 import { SigningCertificateAuthority } from './ca/http/signing-cert.js';
 import { buildCaApp } from './ca/http/app.js';
@@ -75,6 +76,11 @@ export interface StackOptions {
   rotateLog?: boolean;
   /** Password of the key files (SIGSTACK_KEY_PASSWORD): new keys are written as encrypted PKCS#8, existing ones decrypted with it. */
   keyPassword?: string;
+  /** A CA given from outside (e.g. its key on a PKCS#11 token, its chain from a file): the stack makes no CA hierarchy. */
+  ca?: { issuer: CaIssuer; chain: Buffer[] };
+  /** The TSA's signing key given from outside (e.g. PKCS#11), certified by `tsaChainPath` or else by the stack's own TSA root. */
+  tsaSigner?: CaSigner;
+  tsaChainPath?: string;
 }
 
 /** A log shard as the stack serves it (the last is active; the others are frozen). */
@@ -475,7 +481,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // The CA hierarchy first: the CT log accepts chains to its root.
     const caDir = join(dir, STACK_FILES.ca);
-    const hierarchy = await createCaHierarchy({ dir: caDir, ...(options.keyPassword ? { passphrase: options.keyPassword } : {}) });
+    const hierarchy = options.ca ?? (await createCaHierarchy({ dir: caDir, ...(options.keyPassword ? { passphrase: options.keyPassword } : {}) }));
+    const caRoot = X509.fromDer(hierarchy.chain[hierarchy.chain.length - 1]!);
 
     // The CT log (RFC 6962 under /ct/v1), on its own engine and database.
     const ctDir = join(dir, STACK_FILES.ctlog);
@@ -496,8 +503,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ctStorageOwned = false;
     closers.push(() => ctEngine.close());
     const retiredCas = retiredChains(dir, state, 'ca');
-    const oldRoots = retiredRoots(retiredCas).filter((root) => !root.der.equals(hierarchy.root.der));
-    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [hierarchy.root.x509, ...oldRoots] });
+    const oldRoots = retiredRoots(retiredCas).filter((root) => !root.der.equals(caRoot.der));
+    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [caRoot, ...oldRoots] });
     const ctApp = buildCtApp({ ctLog, logger });
     closers.push(() => ctApp.close());
 
@@ -509,7 +516,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => caApp.close());
 
     // The TSA.
-    const tsaChain = await loadOrCreateTsaChain({ dir: join(dir, STACK_FILES.tsa), ...(options.keyPassword ? { password: options.keyPassword } : {}) });
+    const tsaChain = await loadOrCreateTsaChain({
+      dir: join(dir, STACK_FILES.tsa),
+      ...(options.keyPassword ? { password: options.keyPassword } : {}),
+      ...(options.tsaSigner ? { signer: options.tsaSigner } : {}),
+      ...(options.tsaChainPath ? { certChainPath: options.tsaChainPath } : {}),
+    });
     const tsaApp = buildTsaApp({ authority: new TimestampAuthority({ chain: tsaChain }), logger });
     closers.push(() => tsaApp.close());
 
