@@ -32,7 +32,7 @@ import { buildDevOidcApp } from './oidc-dev/app.js';
 import { loadOrCreateDevKey } from './oidc-dev/key.js';
 import { TufRepository } from './tuf/repository.js';
 import { registerTufRoutes } from './tuf/http.js';
-import { parsePublicUrl, type PublicUrl } from './production/public-url.js';
+import { isLoopback, parsePublicUrl, type PublicUrl } from './production/public-url.js';
 import { createStackServer, type TlsFiles } from './production/tls.js';
 import { frontDoor } from './production/front-door.js';
 import { RateLimiter } from './production/rate-limit.js';
@@ -320,7 +320,11 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       reject(
         err.code === 'EADDRINUSE'
           ? new ServiceError(500, 'PORT_IN_USE', `port ${port} on ${host} is in use: stop what runs there or choose another --port`)
-          : err,
+          : err.code === 'EACCES'
+            ? new ServiceError(500, 'PORT_NOT_ALLOWED', `this user may not listen on port ${port} on ${host}: use a port above 1023 behind a reverse proxy, or give node the capability (setcap cap_net_bind_service=+ep $(command -v node))`)
+            : err.code === 'EADDRNOTAVAIL'
+              ? new ServiceError(500, 'BIND_ADDRESS_INVALID', `${host} is not an address of this machine: give --bind one of its addresses (or 0.0.0.0)`)
+              : err,
       );
     };
     server.once('error', onError);
@@ -351,6 +355,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const devIssuer = options.devIssuer ?? !production;
   const rateLimitPerMinute = options.rateLimitPerMinute ?? (production ? 600 : 0);
   if (!devIssuer && options.oidcConfigPath === undefined) stackOidcConfig({}); // NO_OIDC_ISSUERS, before anything is made
+  if (publicUrl?.scheme === 'https' && !options.tls && !options.trustProxy) {
+    warn(`--public-url is https but this stack serves plain HTTP: put a TLS reverse proxy in front (with --trust-proxy) or give --tls-cert and --tls-key`);
+  }
+  if (publicUrl?.scheme === 'http' && !isLoopback(publicUrl)) {
+    warn(`--public-url ${publicUrl.base} is plain http: clients' tokens and signatures travel unencrypted; use https`);
+  }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 
   const statePath = join(dir, STACK_FILES.state);
