@@ -37,8 +37,9 @@ import { createStackServer, type TlsFiles } from './production/tls.js';
 import { frontDoor } from './production/front-door.js';
 import { RateLimiter } from './production/rate-limit.js';
 import { interactiveIssuers, stackOidcConfig } from './production/issuers.js';
-import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogShard, shardsOf, type ShardRecord } from './log/shards.js';
+import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogShard, setFirstShardKeyLabel, shardsOf, type ShardRecord } from './log/shards.js';
 import { shardedLogHandler } from './log/shards-http.js';
+import { DEFAULT_LOG_KEY_LABEL, openShardKey, type Pkcs11LogKeys } from './log/shard-keys.js';
 import { currentStart, retiredChains, retiredCtKeys, retiredRoots, type RetiredChain, type RetiredKey, type RetiredState } from './production/key-rotation.js';
 
 export interface StackOptions {
@@ -81,6 +82,8 @@ export interface StackOptions {
   /** The TSA's signing key given from outside (e.g. PKCS#11), certified by `tsaChainPath` or else by the stack's own TSA root. */
   tsaSigner?: CaSigner;
   tsaChainPath?: string;
+  /** The log signs with keys on a PKCS#11 token (ECDSA P-256): this token; a fresh log takes the key labelled `keyLabel` (default PKCS11LOG). */
+  pkcs11Log?: Pkcs11LogKeys;
 }
 
 /** A log shard as the stack serves it (the last is active; the others are frozen). */
@@ -428,8 +431,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(async () => {
       if (logStorageOwned) await logStorage.close();
     });
-    await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
-    const logKey = loadOrCreateKey(join(logDir, 'log-key.pem'), 'ed25519', options.keyPassword);
+    let firstKeyLabel = shardRecords[0]!.keyLabel;
+    if (options.pkcs11Log && firstKeyLabel === undefined && shardRecords.length === 1) {
+      // A log that signs on the token from its start; a log that already signs with a file key moves by rotation.
+      if (existsSync(join(logDir, 'log-key.pem')) || (await logStorage.latestCheckpoint())) {
+        throw new ServiceError(500, 'LOG_KEY_CONFLICT', `the transparency log in ${logDir} already signs with a key file: to move it to the token, rotate it onto a token key (sigstack log rotate --dir ${dir} --pkcs11-key-label LABEL) and start again`);
+      }
+      firstKeyLabel = options.pkcs11Log.keyLabel ?? DEFAULT_LOG_KEY_LABEL;
+      setFirstShardKeyLabel(dir, firstKeyLabel);
+    }
+    const activeKeyLabel = shardRecords.length === 1 ? firstKeyLabel : shardRecords[shardRecords.length - 1]!.keyLabel;
+    if (options.pkcs11Log && activeKeyLabel === undefined) {
+      throw new ServiceError(500, 'LOG_KEY_CONFLICT', `the active log shard signs with a key file, not on the token: rotate it onto a token key (sigstack log rotate --dir ${dir} --pkcs11-key-label LABEL)`);
+    }
+    if (!firstKeyLabel) await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
+    const firstKey = await openShardKey(logDir, firstKeyLabel, options.pkcs11Log, options.keyPassword);
+    closers.push(async () => firstKey.close());
+    const logKey = firstKey.key;
     let treeId = await logStorage.getMeta('treeId');
     if (!treeId) {
       treeId = randomBytes(8).toString('hex');
@@ -461,7 +479,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
     const extraShards = [];
     for (const record of shardRecords.slice(1)) {
-      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}) });
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}) });
       closers.push(() => shard.close());
       extraShards.push(shard);
     }

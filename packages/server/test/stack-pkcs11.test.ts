@@ -1,7 +1,8 @@
-// `sigstack up` with its CA and TSA keys on a PKCS#11 token (SoftHSM2 made in a temp dir): the CA
-// issues under the intermediate whose key is on the token (chain from --ca-chain), the TSA signs
-// with the token key (certified by the stack's own TSA root), no CA or TSA key file is made, and
-// a file signed against the stack verifies. Skipped without SoftHSM2 unless CI is set.
+// `sigstack up` with its CA, TSA and log keys on a PKCS#11 token (SoftHSM2 made in a temp dir):
+// the CA issues under the intermediate whose key is on the token (chain from --ca-chain), the TSA
+// and the transparency log sign with token keys, no such key file is made, and files signed
+// against the stack (Rekor v1 and v2) verify, also after the log is rotated onto another token
+// key. Skipped without SoftHSM2 unless CI is set.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +45,8 @@ before(async () => {
   const keygen = (type: string, label: string, id: string) => sh('pkcs11-tool', ['--module', MODULE, '--login', '--pin', PIN, '--token-label', TOKEN, '--keypairgen', '--key-type', type, '--label', label, '--id', id]);
   keygen('EC:prime256v1', 'PKCS11CA', '01');
   keygen('EC:prime256v1', 'PKCS11TSA', '02');
+  keygen('EC:prime256v1', 'PKCS11LOG', '03');
+  keygen('EC:prime256v1', 'PKCS11LOG2', '04');
 
   // The CA chain: a root made here certifies an intermediate whose key is the token's PKCS11CA.
   const tokenKey = await loadPkcs11Signer({ modulePath: MODULE, tokenLabel: TOKEN, pin: PIN });
@@ -57,7 +60,12 @@ before(async () => {
   caChainDer = [intermediate, rootCert];
   writeFileSync(join(dir, 'ca-chain.pem'), caChainDer.map((der) => pemEncode('CERTIFICATE', der)).join(''));
 
-  up = spawn(process.execPath, [cli, 'up', '--dir', stackDir, '--port', '0', '--pkcs11-module', MODULE, '--pkcs11-token', TOKEN, '--ca-chain', join(dir, 'ca-chain.pem'), '--pkcs11-tsa'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  await startUp('0');
+});
+
+async function startUp(port: string): Promise<void> {
+  output = '';
+  up = spawn(process.execPath, [cli, 'up', '--dir', stackDir, '--port', port, '--pkcs11-module', MODULE, '--pkcs11-token', TOKEN, '--ca-chain', join(dir, 'ca-chain.pem'), '--pkcs11-tsa', '--pkcs11-log'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -67,35 +75,75 @@ before(async () => {
       output += c.toString();
       if (output.includes('Ctrl-C stops it.')) {
         clearTimeout(timer);
+        up!.removeAllListeners('exit');
         resolve();
       }
     });
   });
-});
+}
+
+async function stopUp(): Promise<void> {
+  if (!up || up.exitCode !== null) return;
+  const exited = new Promise((r) => up!.once('exit', r));
+  up.kill('SIGTERM');
+  await exited;
+}
+
+const artifact = join(dir, 'artifact.txt');
+const bundles: string[] = [];
+
+/** Signs the artifact with the stack's signing config, only Rekor API `version`, and verifies every bundle so far. */
+async function signAndVerify(version: 1 | 2): Promise<void> {
+  const token = await run(['dev-token', '--dir', stackDir, '--email', 'hsm@example.test']);
+  assert.equal(token.code, 0, token.stderr);
+  const config = JSON.parse(readFileSync(join(stackDir, 'signing_config.json'), 'utf8'));
+  config.rekorTlogUrls = config.rekorTlogUrls.filter((s: { majorApiVersion: number }) => s.majorApiVersion === version);
+  const configPath = join(dir, `signing_config.v${version}.json`);
+  writeFileSync(configPath, JSON.stringify(config));
+  const bundle = join(dir, `artifact.${bundles.length}.sigstore.json`);
+  const signed = await run(['sign', artifact, '--bundle', bundle, '--signing-config', configPath, '--trusted-root', join(stackDir, 'trusted_root.json'), '--identity-token', token.stdout.trim()]);
+  assert.equal(signed.code, 0, signed.stderr);
+  bundles.push(bundle);
+  const issuer = /OIDC issuer \(dev\)\s+(\S+)/.exec(output)![1]!;
+  for (const b of bundles) {
+    const verified = await run(['verify', artifact, '--bundle', b, '--certificate-identity', 'hsm@example.test', '--certificate-oidc-issuer', issuer, '--trusted-root', join(stackDir, 'trusted_root.json')]);
+    assert.equal(verified.code, 0, `${b}: ${verified.stderr}`);
+  }
+}
 
 after(async () => {
-  if (up && up.exitCode === null) {
-    const exited = new Promise((r) => up!.once('exit', r));
-    up.kill('SIGTERM');
-    await exited;
-  }
+  await stopUp();
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the stack issues with the token CA key and timestamps with the token TSA key; what it signs verifies', { skip }, async () => {
-  for (const file of ['ca/ca-root-key.pem', 'ca/ca-intermediate-key.pem', 'tsa/tsa-key.pem']) assert.equal(existsSync(join(stackDir, file)), false, `${file} is not made`);
+test('the stack issues with the token CA key and timestamps and logs with token keys; what it signs verifies', { skip }, async () => {
+  for (const file of ['ca/ca-root-key.pem', 'ca/ca-intermediate-key.pem', 'tsa/tsa-key.pem', 'log/log-key.pem']) assert.equal(existsSync(join(stackDir, file)), false, `${file} is not made`);
   const root = JSON.parse(readFileSync(join(stackDir, 'trusted_root.json'), 'utf8')) as any;
   assert.deepEqual(root.certificateAuthorities[0].certChain.certificates.map((c: { rawBytes: string }) => c.rawBytes), caChainDer.map((d) => d.toString('base64')));
-  const token = await run(['dev-token', '--dir', stackDir, '--email', 'hsm@example.test']);
-  assert.equal(token.code, 0, token.stderr);
-  const artifact = join(dir, 'artifact.txt');
+  const tokenLog = await loadPkcs11Signer({ modulePath: MODULE, tokenLabel: TOKEN, pin: PIN, keyLabel: 'PKCS11LOG' });
+  assert.equal(root.tlogs[0].publicKey.rawBytes, tokenLog.spki.toString('base64'), 'the log key is the token key');
+  assert.equal(root.tlogs[0].publicKey.keyDetails, 'PKIX_ECDSA_P256_SHA_256');
+  tokenLog.close();
   writeFileSync(artifact, 'signed with keys on a token\n');
-  const bundle = join(dir, 'artifact.sigstore.json');
-  const signed = await run(['sign', artifact, '--bundle', bundle, '--signing-config', join(stackDir, 'signing_config.json'), '--trusted-root', join(stackDir, 'trusted_root.json'), '--identity-token', token.stdout.trim()]);
-  assert.equal(signed.code, 0, signed.stderr);
-  const issuer = /OIDC issuer \(dev\)\s+(\S+)/.exec(output)![1]!;
-  const verified = await run(['verify', artifact, '--bundle', bundle, '--certificate-identity', 'hsm@example.test', '--certificate-oidc-issuer', issuer, '--trusted-root', join(stackDir, 'trusted_root.json')]);
-  assert.equal(verified.code, 0, verified.stderr);
-  const made = JSON.parse(readFileSync(bundle, 'utf8')) as any;
+  await signAndVerify(2);
+  await signAndVerify(1);
+  const made = JSON.parse(readFileSync(bundles[0]!, 'utf8')) as any;
   assert.equal(made.verificationMaterial.timestampVerificationData.rfc3161Timestamps.length, 1, 'timestamped by the token TSA key');
+});
+
+test('the log rotates onto another token key; old and new bundles verify', { skip }, async () => {
+  const port = new URL(/sigstack is up: (\S+)/.exec(output)![1]!).port;
+  await stopUp();
+  await new Promise((r) => setTimeout(r, 1000));
+  const rotated = await run(['log', 'rotate', '--dir', stackDir, '--pkcs11-key-label', 'PKCS11LOG2']);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.equal(existsSync(join(stackDir, 'log-2', 'log-key.pem')), false);
+  await startUp(port);
+  const root = JSON.parse(readFileSync(join(stackDir, 'trusted_root.json'), 'utf8')) as any;
+  assert.equal(root.tlogs.length, 2);
+  const tokenLog2 = await loadPkcs11Signer({ modulePath: MODULE, tokenLabel: TOKEN, pin: PIN, keyLabel: 'PKCS11LOG2' });
+  assert.equal(root.tlogs[1].publicKey.rawBytes, tokenLog2.spki.toString('base64'));
+  tokenLog2.close();
+  await signAndVerify(2);
+  await signAndVerify(1);
 });

@@ -14,7 +14,7 @@ export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR]
        sigstack up --public-url https://sigstore.example.com --oidc-config ISSUERS.yaml [--dev-issuer]
                    [--tls-cert CERT.pem --tls-key KEY.pem] [--trust-proxy] [--rate-limit N] [--dir D] [--port P] [--bind ADDR]
        sigstack up ... --rotate-log      freeze the active log shard and start a new one first (sigstack log rotate)
-       sigstack up ... --pkcs11-module LIB.so [--pkcs11-token T] [--ca-chain CHAIN.pem [--ca-key-label L]] [--pkcs11-tsa [--tsa-key-label L] [--tsa-chain CHAIN.pem]]
+       sigstack up ... --pkcs11-module LIB.so [--pkcs11-token T] [--ca-chain CHAIN.pem [--ca-key-label L]] [--pkcs11-tsa [--tsa-key-label L] [--tsa-chain CHAIN.pem]] [--pkcs11-log [--log-key-label L]]
 
   Runs the whole sigstack in one process on one port: the transparency log (Rekor v1 and v2 APIs,
   tiles) at /, the certificate authority (Fulcio v2) at /api/v2/signingCert, its CT log under
@@ -36,7 +36,9 @@ export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR]
   PKCS#11 (PIN in SIGSTACK_PKCS11_PIN): --ca-chain names the PEM chain (issuing certificate first)
   of the CA key on the token (label --ca-key-label, default PKCS11CA); --pkcs11-tsa puts the TSA
   key on it (label --tsa-key-label, default PKCS11TSA), certified by --tsa-chain or by the stack's
-  own TSA root. The log keys stay in files (encrypted with SIGSTACK_KEY_PASSWORD).`;
+  own TSA root. --pkcs11-log: the transparency log signs with an ECDSA P-256 token key (a new
+  log: label --log-key-label, default PKCS11LOG; a log signing with a file key moves to the token
+  by rotation: sigstack log rotate --pkcs11-key-label L). The CT log's key stays in a file.`;
 
 /** The stack module of @sigstack/server (loaded only by this command). */
 async function stackModule(): Promise<typeof import('@sigstack/server')['stack']> {
@@ -133,6 +135,8 @@ export async function upCommand(args: string[]): Promise<number> {
         'pkcs11-tsa': { type: 'boolean' },
         'tsa-key-label': { type: 'string' },
         'tsa-chain': { type: 'string' },
+        'pkcs11-log': { type: 'boolean' },
+        'log-key-label': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -193,11 +197,12 @@ async function hsmKeys(values: Record<string, string | boolean | undefined>): Pr
   const module = values['pkcs11-module'];
   const wantsCa = typeof values['ca-chain'] === 'string';
   const wantsTsa = values['pkcs11-tsa'] === true;
+  const wantsLog = values['pkcs11-log'] === true;
   if (typeof module !== 'string') {
-    if (wantsCa || wantsTsa || values['pkcs11-token'] !== undefined) throw new CliError('USAGE', `--ca-chain, --pkcs11-tsa and --pkcs11-token need --pkcs11-module LIB.so\n${UP_USAGE}`);
+    if (wantsCa || wantsTsa || wantsLog || values['pkcs11-token'] !== undefined) throw new CliError('USAGE', `--ca-chain, --pkcs11-tsa, --pkcs11-log and --pkcs11-token need --pkcs11-module LIB.so\n${UP_USAGE}`);
     return { options: {}, close: () => {} };
   }
-  if (!wantsCa && !wantsTsa) throw new CliError('USAGE', `--pkcs11-module: say which keys are on the token: --ca-chain CHAIN.pem (the CA key) and/or --pkcs11-tsa\n${UP_USAGE}`);
+  if (!wantsCa && !wantsTsa && !wantsLog) throw new CliError('USAGE', `--pkcs11-module: say which keys are on the token: --ca-chain CHAIN.pem (the CA key), --pkcs11-tsa, --pkcs11-log\n${UP_USAGE}`);
   const pin = process.env.SIGSTACK_PKCS11_PIN;
   if (!pin) throw new CliError('USAGE', 'the PKCS#11 token\'s PIN goes in SIGSTACK_PKCS11_PIN');
   const server = await import('@sigstack/server');
@@ -219,6 +224,7 @@ async function hsmKeys(values: Record<string, string | boolean | undefined>): Pr
       options.tsaSigner = signer;
       if (typeof values['tsa-chain'] === 'string') options.tsaChainPath = values['tsa-chain'];
     }
+    if (wantsLog) options.pkcs11Log = { ...base, ...(typeof values['log-key-label'] === 'string' ? { keyLabel: values['log-key-label'] } : {}) };
     return { options, close };
   } catch (err) {
     close();
