@@ -155,20 +155,17 @@ export async function upCommand(args: string[]): Promise<number> {
 
   const { startStack } = await stackModule();
   const hsm = await hsmKeys(values);
-  let stack: Stack;
-  try {
-    stack = await startStack({
-      dir,
-      port,
-      ...production,
-      ...hsm.options,
-      logger: { level: 'error', stream: process.stderr },
-      warn: (message) => process.stderr.write(`sigstack up: warning: ${message}\n`),
-    });
-  } catch (err) {
+  const stack = await startStack({
+    ...hsm.options,
+    dir,
+    port,
+    ...production,
+    logger: { level: 'error', stream: process.stderr },
+    warn: (message) => process.stderr.write(`sigstack up: warning: ${message}\n`),
+  }).catch((err: unknown) => {
     hsm.close();
     throw err;
-  }
+  });
   const example = join(stack.files.dir, 'example.txt');
   if (!existsSync(example)) writeFileSync(example, 'hello from sigstack\n');
   process.stdout.write(describeStack(stack).text);
