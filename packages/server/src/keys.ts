@@ -21,20 +21,24 @@ export function loadPrivateKeyPem(path: string, passphrase?: string): LoadedKey 
   } catch (err) {
     throw new ServiceError(500, 'KEY_UNREADABLE', `cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem);
+  if (encrypted && !passphrase) throw new ServiceError(500, 'KEY_PASSWORD_REQUIRED', `key ${path} is encrypted: set SIGSTACK_KEY_PASSWORD to its password`);
   try {
     const privateKey = createPrivateKey(passphrase === undefined ? pem : { key: pem, passphrase });
     return { privateKey, publicKey: createPublicKey(privateKey) };
   } catch (err) {
+    if (encrypted) throw new ServiceError(500, 'KEY_PASSWORD_WRONG', `cannot decrypt key ${path}: SIGSTACK_KEY_PASSWORD is not its password`);
     throw new ServiceError(500, 'KEY_INVALID', `key ${path} is not a usable private key (PEM PKCS#8 / SEC1): ${(err as Error).message}`);
   }
 }
 
-/** The key at `path`, generated there (mode 0600) when absent. */
-export function loadOrCreateKey(path: string, type: KeyType = 'ed25519'): LoadedKey {
-  if (existsSync(path)) return loadPrivateKeyPem(path);
+/** The key at `path`, generated there (mode 0600; encrypted PKCS#8 with `passphrase`) when absent. */
+export function loadOrCreateKey(path: string, type: KeyType = 'ed25519', passphrase?: string): LoadedKey {
+  if (existsSync(path)) return loadPrivateKeyPem(path, passphrase);
   const pair = type === 'ed25519' ? generateKeyPair('ed25519') : generateKeyPair('ec', { namedCurve: 'P-256' });
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, pemEncode('PRIVATE KEY', pair.pkcs8), { mode: 0o600, flag: 'wx' });
+  const pem = passphrase ? (pair.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string) : pemEncode('PRIVATE KEY', pair.pkcs8);
+  writeFileSync(path, pem, { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
   return { privateKey: pair.privateKey, publicKey: pair.publicKey };
 }

@@ -21,7 +21,8 @@ import { buildLogApp } from './log/http/app.js';
 import { loadWitnessing } from './log/witnessing/load.js';
 import { CtLog } from './ctlog/ct-log.js';
 import { buildCtApp } from './ctlog/http.js';
-import { createCaHierarchy } from './ca/keys/index.js';
+import { createCaHierarchy, type CaSigner } from './ca/keys/index.js';
+import type { CaIssuer } from './ca/cert/leaf.js';
 import { TokenVerifier } from './ca/oidc/verify-token.js';
 import { SigningCertificateAuthority } from './ca/http/signing-cert.js';
 import { buildCaApp } from './ca/http/app.js';
@@ -32,13 +33,14 @@ import { buildDevOidcApp } from './oidc-dev/app.js';
 import { loadOrCreateDevKey } from './oidc-dev/key.js';
 import { TufRepository } from './tuf/repository.js';
 import { registerTufRoutes } from './tuf/http.js';
-import { parsePublicUrl, type PublicUrl } from './production/public-url.js';
+import { isLoopback, parsePublicUrl, type PublicUrl } from './production/public-url.js';
 import { createStackServer, type TlsFiles } from './production/tls.js';
 import { frontDoor } from './production/front-door.js';
 import { RateLimiter } from './production/rate-limit.js';
 import { interactiveIssuers, stackOidcConfig } from './production/issuers.js';
-import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogShard, shardsOf, type ShardRecord } from './log/shards.js';
+import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogShard, setFirstShardKeyLabel, shardsOf, type ShardRecord } from './log/shards.js';
 import { shardedLogHandler } from './log/shards-http.js';
+import { DEFAULT_LOG_KEY_LABEL, openShardKey, type Pkcs11LogKeys } from './log/shard-keys.js';
 import { currentStart, retiredChains, retiredCtKeys, retiredRoots, type RetiredChain, type RetiredKey, type RetiredState } from './production/key-rotation.js';
 
 export interface StackOptions {
@@ -78,6 +80,15 @@ export interface StackOptions {
   rateLimitPerMinute?: number;
   /** Freeze the active log shard and start a new one before serving (as `sigstack log rotate`). */
   rotateLog?: boolean;
+  /** Password of the key files (SIGSTACK_KEY_PASSWORD): new keys are written as encrypted PKCS#8, existing ones decrypted with it. */
+  keyPassword?: string;
+  /** A CA given from outside (e.g. its key on a PKCS#11 token, its chain from a file): the stack makes no CA hierarchy. */
+  ca?: { issuer: CaIssuer; chain: Buffer[] };
+  /** The TSA's signing key given from outside (e.g. PKCS#11), certified by `tsaChainPath` or else by the stack's own TSA root. */
+  tsaSigner?: CaSigner;
+  tsaChainPath?: string;
+  /** The log signs with keys on a PKCS#11 token (ECDSA P-256): this token; a fresh log takes the key labelled `keyLabel` (default PKCS11LOG). */
+  pkcs11Log?: Pkcs11LogKeys;
 }
 
 /** A log shard as the stack serves it (the last is active; the others are frozen). */
@@ -317,7 +328,11 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       reject(
         err.code === 'EADDRINUSE'
           ? new ServiceError(500, 'PORT_IN_USE', `port ${port} on ${host} is in use: stop what runs there or choose another --port`)
-          : err,
+          : err.code === 'EACCES'
+            ? new ServiceError(500, 'PORT_NOT_ALLOWED', `this user may not listen on port ${port} on ${host}: use a port above 1023 behind a reverse proxy, or give node the capability (setcap cap_net_bind_service=+ep $(command -v node))`)
+            : err.code === 'EADDRNOTAVAIL'
+              ? new ServiceError(500, 'BIND_ADDRESS_INVALID', `${host} is not an address of this machine: give --bind one of its addresses (or 0.0.0.0)`)
+              : err,
       );
     };
     server.once('error', onError);
@@ -348,6 +363,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const devIssuer = options.devIssuer ?? !production;
   const rateLimitPerMinute = options.rateLimitPerMinute ?? (production ? 600 : 0);
   if (!devIssuer && options.oidcConfigPath === undefined) stackOidcConfig({}); // NO_OIDC_ISSUERS, before anything is made
+  if (publicUrl?.scheme === 'https' && !options.tls && !options.trustProxy) {
+    warn(`--public-url is https but this stack serves plain HTTP: put a TLS reverse proxy in front (with --trust-proxy) or give --tls-cert and --tls-key`);
+  }
+  if (publicUrl?.scheme === 'http' && !isLoopback(publicUrl)) {
+    warn(`--public-url ${publicUrl.base} is plain http: clients' tokens and signatures travel unencrypted; use https`);
+  }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 
   const statePath = join(dir, STACK_FILES.state);
@@ -358,7 +379,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     writeFileSync(statePath, json(state), { mode: 0o644 });
   }
   if (options.rotateLog) {
-    await rotateLogShard(dir);
+    await rotateLogShard(dir, new Date(), options.keyPassword);
     state = readState(statePath)!;
   }
   const createdAt = state.createdAt;
@@ -415,8 +436,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(async () => {
       if (logStorageOwned) await logStorage.close();
     });
-    await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
-    const logKey = loadOrCreateKey(join(logDir, 'log-key.pem'), 'ed25519');
+    let firstKeyLabel = shardRecords[0]!.keyLabel;
+    if (options.pkcs11Log && firstKeyLabel === undefined && shardRecords.length === 1) {
+      // A log that signs on the token from its start; a log that already signs with a file key moves by rotation.
+      if (existsSync(join(logDir, 'log-key.pem')) || (await logStorage.latestCheckpoint())) {
+        throw new ServiceError(500, 'LOG_KEY_CONFLICT', `the transparency log in ${logDir} already signs with a key file: to move it to the token, rotate it onto a token key (sigstack log rotate --dir ${dir} --pkcs11-key-label LABEL) and start again`);
+      }
+      firstKeyLabel = options.pkcs11Log.keyLabel ?? DEFAULT_LOG_KEY_LABEL;
+      setFirstShardKeyLabel(dir, firstKeyLabel);
+    }
+    const activeKeyLabel = shardRecords.length === 1 ? firstKeyLabel : shardRecords[shardRecords.length - 1]!.keyLabel;
+    if (options.pkcs11Log && activeKeyLabel === undefined) {
+      throw new ServiceError(500, 'LOG_KEY_CONFLICT', `the active log shard signs with a key file, not on the token: rotate it onto a token key (sigstack log rotate --dir ${dir} --pkcs11-key-label LABEL)`);
+    }
+    if (!firstKeyLabel) await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
+    const firstKey = await openShardKey(logDir, firstKeyLabel, options.pkcs11Log, options.keyPassword);
+    closers.push(async () => firstKey.close());
+    const logKey = firstKey.key;
     let treeId = await logStorage.getMeta('treeId');
     if (!treeId) {
       treeId = randomBytes(8).toString('hex');
@@ -452,7 +488,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
     const extraShards = [];
     for (const record of shardRecords.slice(1)) {
-      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger });
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}) });
       closers.push(() => shard.close());
       extraShards.push(shard);
     }
@@ -482,7 +518,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // The CA hierarchy first: the CT log accepts chains to its root.
     const caDir = join(dir, STACK_FILES.ca);
-    const hierarchy = await createCaHierarchy({ dir: caDir });
+    const hierarchy = options.ca ?? (await createCaHierarchy({ dir: caDir, ...(options.keyPassword ? { passphrase: options.keyPassword } : {}) }));
+    const caRoot = X509.fromDer(hierarchy.chain[hierarchy.chain.length - 1]!);
 
     // The CT log (RFC 6962 under /ct/v1), on its own engine and database.
     const ctDir = join(dir, STACK_FILES.ctlog);
@@ -492,7 +529,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await ctStorage.close();
       throw err;
     });
-    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256');
+    const ctKey = loadOrCreateKey(join(ctDir, 'ctlog-key.pem'), 'ecdsa-p256', options.keyPassword);
     let ctStorageOwned = true;
     closers.push(async () => {
       if (ctStorageOwned) await ctStorage.close();
@@ -503,8 +540,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ctStorageOwned = false;
     closers.push(() => ctEngine.close());
     const retiredCas = retiredChains(dir, state, 'ca');
-    const oldRoots = retiredRoots(retiredCas).filter((root) => !root.der.equals(hierarchy.root.der));
-    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [hierarchy.root.x509, ...oldRoots] });
+    const oldRoots = retiredRoots(retiredCas).filter((root) => !root.der.equals(caRoot.der));
+    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [caRoot, ...oldRoots] });
     const ctApp = buildCtApp({ ctLog, logger });
     closers.push(() => ctApp.close());
 
@@ -516,7 +553,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => caApp.close());
 
     // The TSA.
-    const tsaChain = await loadOrCreateTsaChain({ dir: join(dir, STACK_FILES.tsa) });
+    const tsaChain = await loadOrCreateTsaChain({
+      dir: join(dir, STACK_FILES.tsa),
+      ...(options.keyPassword ? { password: options.keyPassword } : {}),
+      ...(options.tsaSigner ? { signer: options.tsaSigner } : {}),
+      ...(options.tsaChainPath ? { certChainPath: options.tsaChainPath } : {}),
+    });
     const tsaApp = buildTsaApp({ authority: new TimestampAuthority({ chain: tsaChain }), logger });
     closers.push(() => tsaApp.close());
 
@@ -556,7 +598,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     writeIfChanged(files.trustedRoot, trustedRootText);
     writeIfChanged(files.signingConfig, signingConfigText);
-    const tuf = TufRepository.open({ dir: join(dir, STACK_FILES.tuf) });
+    const tuf = TufRepository.open({ dir: join(dir, STACK_FILES.tuf), ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}) });
     tuf.publish(
       [
         { name: TUF_TARGETS.trustedRoot, data: Buffer.from(trustedRootText, 'utf8') },

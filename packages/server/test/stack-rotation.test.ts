@@ -178,6 +178,9 @@ test('search at the root covers every shard, and an entry ID finds its shard', a
     const short = await fetch(`${stack.urls.origin}/api/v1/log/entries/${id.slice(16)}`);
     assert.equal(short.status, 200, `by UUID ${id.slice(16)}`);
   }
+  const retrieved = await fetch(`${stack.urls.origin}/api/v1/log/entries/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entryUUIDs: ids }) });
+  assert.equal(retrieved.status, 200);
+  assert.equal(((await retrieved.json()) as unknown[]).length, ids.length, 'retrieve by UUIDs finds the entries of every shard');
   const cli = await run(['log', 'search', '--url', stack.urls.origin, '--email', EMAIL]);
   assert.equal(cli.code, 0, cli.stderr);
   assert.equal(cli.stdout.trim().split('\n').length >= ids.length, true);

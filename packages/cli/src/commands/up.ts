@@ -14,6 +14,7 @@ export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR] [
        sigstack up --public-url https://sigstore.example.com --oidc-config ISSUERS.yaml [--dev-issuer]
                    [--tls-cert CERT.pem --tls-key KEY.pem] [--trust-proxy] [--rate-limit N] [--dir D] [--port P] [--bind ADDR]
        sigstack up ... --rotate-log      freeze the active log shard and start a new one first (sigstack log rotate)
+       sigstack up ... --pkcs11-module LIB.so [--pkcs11-token T] [--ca-chain CHAIN.pem [--ca-key-label L]] [--pkcs11-tsa [--tsa-key-label L] [--tsa-chain CHAIN.pem]] [--pkcs11-log [--log-key-label L]]
 
   Runs the whole sigstack in one process on one port: the transparency log (Rekor v1 and v2 APIs,
   tiles) at /, the certificate authority (Fulcio v2) at /api/v2/signingCert, its CT log under
@@ -29,7 +30,15 @@ export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR] [
   serve HTTPS (reread on SIGHUP); --trust-proxy takes the client address from X-Forwarded-For /
   X-Real-IP (bind to 127.0.0.1 behind the proxy). --rate-limit N: write requests a minute per
   client (default 600 in production, off in development; 0 turns it off); beyond it a 429 with
-  Retry-After.`;
+  Retry-After. With SIGSTACK_KEY_PASSWORD set, new keys (log, CT log, CA, TSA, TUF) are written as
+  encrypted PKCS#8 and existing ones are decrypted with it.
+
+  PKCS#11 (PIN in SIGSTACK_PKCS11_PIN): --ca-chain names the PEM chain (issuing certificate first)
+  of the CA key on the token (label --ca-key-label, default PKCS11CA); --pkcs11-tsa puts the TSA
+  key on it (label --tsa-key-label, default PKCS11TSA), certified by --tsa-chain or by the stack's
+  own TSA root. --pkcs11-log: the transparency log signs with an ECDSA P-256 token key (a new
+  log: label --log-key-label, default PKCS11LOG; a log signing with a file key moves to the token
+  by rotation: sigstack log rotate --pkcs11-key-label L). The CT log's key stays in a file.`;
 
 /** The stack module of @sigstack/server (loaded only by this command). */
 async function stackModule(): Promise<typeof import('@sigstack/server')['stack']> {
@@ -117,6 +126,15 @@ export async function upCommand(args: string[]): Promise<number> {
         'dev-issuer': { type: 'boolean' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'pkcs11-module': { type: 'string' },
+        'pkcs11-token': { type: 'string' },
+        'ca-chain': { type: 'string' },
+        'ca-key-label': { type: 'string' },
+        'pkcs11-tsa': { type: 'boolean' },
+        'tsa-key-label': { type: 'string' },
+        'tsa-chain': { type: 'string' },
+        'pkcs11-log': { type: 'boolean' },
+        'log-key-label': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
         'rate-limit': { type: 'string' },
         'rotate-log': { type: 'boolean' },
@@ -139,7 +157,9 @@ export async function upCommand(args: string[]): Promise<number> {
   const production = productionOptions(values);
 
   const { startStack } = await stackModule();
+  const hsm = await hsmKeys(values);
   const stack = await startStack({
+    ...hsm.options,
     dir,
     port,
     ...production,
@@ -147,6 +167,9 @@ export async function upCommand(args: string[]): Promise<number> {
     ...(values['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
     logger: { level: 'error', stream: process.stderr },
     warn: (message) => process.stderr.write(`sigstack up: warning: ${message}\n`),
+  }).catch((err: unknown) => {
+    hsm.close();
+    throw err;
   });
   const example = join(stack.files.dir, 'example.txt');
   if (!existsSync(example)) writeFileSync(example, 'hello from sigstack\n');
@@ -167,7 +190,48 @@ export async function upCommand(args: string[]): Promise<number> {
   process.off('SIGHUP', onHangup);
   process.stderr.write('sigstack up: stopping\n');
   await stack.close();
+  hsm.close();
   return 0;
+}
+
+/** CA and TSA keys on a PKCS#11 token (--pkcs11-module, --pkcs11-token; PIN from SIGSTACK_PKCS11_PIN). */
+async function hsmKeys(values: Record<string, string | boolean | undefined>): Promise<{ options: Partial<StackModule.StackOptions>; close(): void }> {
+  const module = values['pkcs11-module'];
+  const wantsCa = typeof values['ca-chain'] === 'string';
+  const wantsTsa = values['pkcs11-tsa'] === true;
+  const wantsLog = values['pkcs11-log'] === true;
+  if (typeof module !== 'string') {
+    if (wantsCa || wantsTsa || wantsLog || values['pkcs11-token'] !== undefined) throw new CliError('USAGE', `--ca-chain, --pkcs11-tsa, --pkcs11-log and --pkcs11-token need --pkcs11-module LIB.so\n${UP_USAGE}`);
+    return { options: {}, close: () => {} };
+  }
+  if (!wantsCa && !wantsTsa && !wantsLog) throw new CliError('USAGE', `--pkcs11-module: say which keys are on the token: --ca-chain CHAIN.pem (the CA key), --pkcs11-tsa, --pkcs11-log\n${UP_USAGE}`);
+  const pin = process.env.SIGSTACK_PKCS11_PIN;
+  if (!pin) throw new CliError('USAGE', 'the PKCS#11 token\'s PIN goes in SIGSTACK_PKCS11_PIN');
+  const server = await import('@sigstack/server');
+  const base = { modulePath: module, pin, ...(typeof values['pkcs11-token'] === 'string' ? { tokenLabel: values['pkcs11-token'] } : {}) };
+  const opened: { close(): void }[] = [];
+  const close = () => {
+    for (const signer of opened) signer.close();
+  };
+  try {
+    const options: Partial<StackModule.StackOptions> = {};
+    if (wantsCa) {
+      const signer = await server.ca.loadPkcs11Signer({ ...base, ...(typeof values['ca-key-label'] === 'string' ? { keyLabel: values['ca-key-label'] } : {}) });
+      opened.push(signer);
+      options.ca = server.ca.loadFileCa({ chainPath: values['ca-chain'] as string, signer });
+    }
+    if (wantsTsa) {
+      const signer = await server.tsa.loadPkcs11TsaSigner({ ...base, ...(typeof values['tsa-key-label'] === 'string' ? { keyLabel: values['tsa-key-label'] } : {}) });
+      opened.push(signer);
+      options.tsaSigner = signer;
+      if (typeof values['tsa-chain'] === 'string') options.tsaChainPath = values['tsa-chain'];
+    }
+    if (wantsLog) options.pkcs11Log = { ...base, ...(typeof values['log-key-label'] === 'string' ? { keyLabel: values['log-key-label'] } : {}) };
+    return { options, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
 }
 
 /** The production options of `up` (public URL, issuers, TLS, proxy, rate limit), checked. */
@@ -194,5 +258,6 @@ function productionOptions(values: Record<string, string | boolean | undefined>)
     ...(values['trust-proxy'] ? { trustProxy: true } : {}),
     ...(rateLimit !== undefined ? { rateLimitPerMinute: rateLimit } : {}),
     ...(values['rotate-log'] ? { rotateLog: true } : {}),
+    ...(process.env.SIGSTACK_KEY_PASSWORD ? { keyPassword: process.env.SIGSTACK_KEY_PASSWORD } : {}),
   };
 }

@@ -1,6 +1,7 @@
 // Serving a sharded log on one port: each shard under its path (the first at the root), and the
 // reads a client makes without knowing the shard answered across all of them: Rekor v1's index
-// search (rekor#1825) and an entry by UUID or entry ID (routed by its tree ID prefix).
+// search (rekor#1825), retrieval by UUIDs or proposed entries, and an entry by UUID or entry ID
+// (routed by its tree ID prefix).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpenShard } from './shards.js';
@@ -15,6 +16,8 @@ interface ServedShard {
 }
 
 const MAX_SEARCH_BODY = 64 * 1024;
+/** Rekor v1's retrieve may carry proposed entries: the log's own body limit. */
+const MAX_RETRIEVE_BODY = 4 * 1024 * 1024;
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json; charset=utf-8'): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
@@ -48,16 +51,26 @@ export function shardForPath(shards: readonly ServedShard[], path: string): { sh
   return undefined;
 }
 
-async function searchAll(shards: readonly ServedShard[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req, MAX_SEARCH_BODY);
-  if (!body) return send(res, 413, JSON.stringify({ code: 413, error: 'REQUEST_TOO_LARGE', message: `a search query is at most ${MAX_SEARCH_BODY} bytes` }));
-  const ids: string[] = [];
-  for (const shard of shards) {
-    const answer = await shard.app.inject({ method: 'POST', url: '/api/v1/index/retrieve', payload: body, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' } });
-    if (answer.statusCode !== 200) return send(res, answer.statusCode, answer.body, String(answer.headers['content-type'] ?? 'application/json'));
-    ids.push(...(JSON.parse(answer.body) as string[]));
+/** POSTs the same query to every shard and answers the concatenation of their JSON arrays (the first error as it is). */
+async function fanOut(shards: readonly ServedShard[], path: string, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+  const body = await readBody(req, limit);
+  if (!body) return send(res, 413, JSON.stringify({ code: 413, error: 'REQUEST_TOO_LARGE', message: `this query is at most ${limit} bytes` }));
+  // Rekor v1's logIndexes are positions in one shard: such a retrieval is the root shard's.
+  let targets = shards;
+  if (path === '/api/v1/log/entries/retrieve') {
+    try {
+      if ((JSON.parse(body.toString('utf8')) as { logIndexes?: unknown[] }).logIndexes?.length) targets = shards.slice(0, 1);
+    } catch {
+      targets = shards.slice(0, 1); // let the shard say what is wrong with it
+    }
   }
-  send(res, 200, JSON.stringify(ids));
+  const items: unknown[] = [];
+  for (const shard of targets) {
+    const answer = await shard.app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' } });
+    if (answer.statusCode !== 200) return send(res, answer.statusCode, answer.body, String(answer.headers['content-type'] ?? 'application/json'));
+    items.push(...(JSON.parse(answer.body) as unknown[]));
+  }
+  send(res, 200, JSON.stringify(items));
 }
 
 async function entryAnywhere(shards: readonly ServedShard[], id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -90,7 +103,8 @@ export function shardedLogHandler(shards: readonly ServedShard[]): Handler {
       req.url = `${inShard.rest}${url.slice(path.length)}`;
       return inShard.shard.app.routing(req, res);
     }
-    if (req.method === 'POST' && path === '/api/v1/index/retrieve') return void searchAll(shards, req, res).catch(fail(res));
+    if (req.method === 'POST' && path === '/api/v1/index/retrieve') return void fanOut(shards, path, req, res, MAX_SEARCH_BODY).catch(fail(res));
+    if (req.method === 'POST' && path === '/api/v1/log/entries/retrieve') return void fanOut(shards, path, req, res, MAX_RETRIEVE_BODY).catch(fail(res));
     const byId = /^\/api\/v1\/log\/entries\/([0-9a-fA-F]{64}|[0-9a-fA-F]{80})$/.exec(path);
     if (req.method === 'GET' && byId) return void entryAnywhere(shards, byId[1]!, req, res).catch(fail(res));
     return first.app.routing(req, res);

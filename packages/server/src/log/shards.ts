@@ -14,6 +14,7 @@ import { AdmissionPool } from './admission/pool.js';
 import { TransparencyLog, type LogOptions } from './engine/log.js';
 import { LogSigner } from './engine/log-signer.js';
 import { buildLogApp } from './http/app.js';
+import { openShardKey, type Pkcs11LogKeys, type ShardKey } from './shard-keys.js';
 
 /** One shard as the state file records it. */
 export interface ShardRecord {
@@ -25,6 +26,8 @@ export interface ShardRecord {
   start: string;
   /** When it was frozen (absent: the active shard). */
   end?: string;
+  /** The label of its key on the PKCS#11 token (absent: the key file in its directory). */
+  keyLabel?: string;
 }
 
 const STATE_FILE = 'stack.json';
@@ -94,7 +97,7 @@ export interface RotationResult {
  * Freezes the active shard and creates the next one (key, tree ID and name), recorded in the
  * stack's state. The stack must be stopped; its next start serves both and rewrites the trust files.
  */
-export async function rotateLogShard(stackDir: string, now = new Date()): Promise<RotationResult> {
+export async function rotateLogShard(stackDir: string, now = new Date(), keyPassword?: string, keyLabel?: string): Promise<RotationResult> {
   assertStackStopped(stackDir, 'rotating the log');
   const state = readStateJson(stackDir);
   const shards = shardsOf(state).map((s) => ({ ...s }));
@@ -113,10 +116,11 @@ export async function rotateLogShard(stackDir: string, now = new Date()): Promis
   if (!baseName) throw new ServiceError(500, 'LOG_NAME_MISSING', `${firstDb} has no name; start the stack once before rotating`);
 
   const number = shards.length + 1;
-  const next: ShardRecord = { dir: `log-${number}`, path: `/log${number}`, start: at };
+  const next: ShardRecord = { dir: `log-${number}`, path: `/log${number}`, start: at, ...(keyLabel ? { keyLabel } : {}) };
   const nextDir = join(stackDir, next.dir);
   mkdirSync(nextDir, { recursive: true, mode: 0o700 });
-  loadOrCreateKey(join(nextDir, 'log-key.pem'), 'ed25519');
+  // A new key file, unless the new shard's key is on the token (made there beforehand, under keyLabel).
+  if (!keyLabel) loadOrCreateKey(join(nextDir, 'log-key.pem'), 'ed25519', keyPassword);
   const storage = new SqliteLogStorage(join(nextDir, 'log.db'));
   const name = `${baseName}${next.path}`;
   await storage.setMeta('name', name);
@@ -139,7 +143,7 @@ export interface OpenShard {
 }
 
 /** Opens a shard made by rotateLogShard (its name and tree ID are in its database). */
-export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger'] }): Promise<OpenShard> {
+export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys }): Promise<OpenShard> {
   const dir = join(stackDir, record.dir);
   const storage = new SqliteLogStorage(join(dir, 'log.db'));
   const name = await storage.getMeta('name');
@@ -148,13 +152,15 @@ export async function openLogShard(stackDir: string, record: ShardRecord, option
     await storage.close();
     throw new ServiceError(500, 'LOG_SHARD_INVALID', `${dir}/log.db has no name or tree ID: it was not made by \`sigstack log rotate\``);
   }
+  let key: ShardKey;
   try {
-    await assertKeyPresent(join(dir, 'log-key.pem'), storage, `the log shard ${name}`);
+    if (!record.keyLabel) await assertKeyPresent(join(dir, 'log-key.pem'), storage, `the log shard ${name}`);
+    key = await openShardKey(dir, record.keyLabel, options.hsm, options.keyPassword);
   } catch (err) {
     await storage.close();
     throw err;
   }
-  const log = await TransparencyLog.open(storage, new LogSigner(name, loadOrCreateKey(join(dir, 'log-key.pem'), 'ed25519')), options.logOptions ?? {});
+  const log = await TransparencyLog.open(storage, new LogSigner(name, key.key), options.logOptions ?? {});
   const admission = new AdmissionPool(record.end ? 0 : options.admissionWorkers, log.signer);
   const app = buildLogApp({ log, treeId, admission, logger: options.logger });
   return {
@@ -167,6 +173,7 @@ export async function openLogShard(stackDir: string, record: ShardRecord, option
       await app.close();
       await admission.close();
       await log.close();
+      key.close();
     },
   };
 }
@@ -183,4 +190,12 @@ export function freezeLogApp(app: FastifyInstance, frozenAt: string, activeUrl: 
       message: `this log shard was frozen at ${frozenAt} and takes no new entries (it still serves its entries, proofs and tiles); write to the active shard ${activeUrl} (signing_config.json names it)`,
     });
   });
+}
+
+/** Records the token key label of the first shard (a stack whose log signed on a token from its start). */
+export function setFirstShardKeyLabel(stackDir: string, label: string): void {
+  const state = readStateJson(stackDir);
+  const shards = shardsOf(state).map((s) => ({ ...s }));
+  shards[0]!.keyLabel = label;
+  writeStateJson(stackDir, { ...state, logShards: shards });
 }

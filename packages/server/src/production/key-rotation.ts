@@ -12,6 +12,7 @@ import { ServiceError } from '../errors.js';
 import { CA_FILES } from '../ca/keys/hierarchy.js';
 import { TSA_FILES } from '../tsa/chain.js';
 import { assertStackStopped } from '../log/shards.js';
+import { loadPrivateKeyPem } from '../keys.js';
 
 export type RotatedComponent = 'ca' | 'tsa' | 'ctlog';
 
@@ -89,7 +90,7 @@ export function rotateStackKey(stackDir: string, component: RotatedComponent, op
   if (component === 'ctlog') {
     const keyPath = join(componentDir, 'ctlog-key.pem');
     if (!existsSync(keyPath)) throw new ServiceError(400, 'KEY_NOT_FOUND', `${keyPath} does not exist: start the stack once (sigstack up) before rotating`);
-    const spki = createPublicKey(readFileSync(keyPath)).export({ type: 'spki', format: 'der' });
+    const spki = loadPrivateKeyPem(keyPath, process.env.SIGSTACK_KEY_PASSWORD).publicKey.export({ type: 'spki', format: 'der' });
     renameSync(componentDir, retiredDir);
     writeFileSync(join(retiredDir, 'public.pem'), pemEncode('PUBLIC KEY', spki), { mode: 0o644 });
     rmSync(join(retiredDir, 'ctlog-key.pem'), { force: true });

@@ -29,8 +29,8 @@ export function tufKeyId(publicHex: string): string {
 }
 
 /** The role's key in `keyDir` (`<role>.pem`), made on first use. */
-export function loadOrCreateRoleKey(keyDir: string, role: TufRole): TufRoleKey {
-  return roleKeyFrom(join(keyDir, `${role}.pem`), role, true);
+export function loadOrCreateRoleKey(keyDir: string, role: TufRole, passphrase?: string): TufRoleKey {
+  return roleKeyFrom(join(keyDir, `${role}.pem`), role, true, passphrase);
 }
 
 /** A role key from a PEM file that must exist (an offline root or targets key). */
@@ -46,8 +46,8 @@ export function tufPublicKey(publicKey: KeyObject): Key {
   return new Key({ keyID: tufKeyId(publicHex), keyType: 'ed25519', scheme: 'ed25519', keyVal: { public: publicHex } });
 }
 
-function roleKeyFrom(path: string, role: TufRole, create: boolean): TufRoleKey {
-  const loaded = create ? loadOrCreateKey(path, 'ed25519') : loadPrivateKeyPem(path, process.env.SIGSTACK_KEY_PASSWORD);
+function roleKeyFrom(path: string, role: TufRole, create: boolean, passphrase = process.env.SIGSTACK_KEY_PASSWORD): TufRoleKey {
+  const loaded = create ? loadOrCreateKey(path, 'ed25519', passphrase) : loadPrivateKeyPem(path, passphrase);
   if (loaded.publicKey.asymmetricKeyType !== 'ed25519') {
     throw new ServiceError(500, 'TUF_KEY_INVALID', `the TUF ${role} key ${path} is not an Ed25519 key; remove it (and the repository) to start a new TUF root`);
   }

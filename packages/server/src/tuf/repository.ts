@@ -29,6 +29,8 @@ export interface TufRepositoryOptions {
   /** The TUF directory: keys/ (role keys, 0600), repository/ (what is served), root.json (the client's initial root). */
   dir: string;
   expiry?: Partial<TufExpiry>;
+  /** Password of the online role keys (encrypted PKCS#8; new ones are written encrypted). */
+  keyPassword?: string;
 }
 
 export interface TufVersions {
@@ -100,7 +102,7 @@ export class TufRepository {
     this.keys = {};
     for (const role of TUF_ROLES) {
       const online = role === 'snapshot' || role === 'timestamp' || fresh || existsSync(join(this.keyDir, `${role}.pem`));
-      if (online) this.keys[role] = loadOrCreateRoleKey(this.keyDir, role);
+      if (online) this.keys[role] = loadOrCreateRoleKey(this.keyDir, role, options.keyPassword);
     }
     this.load();
   }

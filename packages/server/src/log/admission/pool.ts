@@ -57,7 +57,7 @@ export class AdmissionPool {
       worker.on('message', (reply: AdmissionReply) => this.settle(reply));
       worker.on('error', (err) => this.failAll(err));
       worker.unref();
-      worker.postMessage({ type: 'key', key: signer.entryTimestampKey() } satisfies AdmissionJob);
+      if (!signer.isExternal) worker.postMessage({ type: 'key', key: signer.entryTimestampKey() } satisfies AdmissionJob);
       this.workers.push(worker);
     }
   }
@@ -73,7 +73,7 @@ export class AdmissionPool {
 
   /** Rekor v1's signed entry timestamp for a stored entry. */
   async signEntryTimestamp(entry: { body: Buffer; integratedTime: number; index: number }): Promise<Buffer> {
-    if (this.workers.length === 0) return this.signer.signEntryTimestamp(entry.body, entry.integratedTime, entry.index);
+    if (this.workers.length === 0 || this.signer.isExternal) return this.signer.signEntryTimestampAsync(entry.body, entry.integratedTime, entry.index);
     const result = await this.run({ type: 'sign', body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.index });
     if (!('signature' in result)) throw new ServiceError(500, 'INTERNAL_ERROR', 'the admission worker answered out of turn');
     return bufferView(result.signature);

@@ -210,7 +210,7 @@ export class TransparencyLog {
       const indexWrites = fresh.flatMap((p, i) => p.entry.indexKeys.map((k) => ({ key: `${k.type}:${k.value}`, index: startIndex + i })));
       const plan = this.tree.planAppend(fresh.map((p) => p.leafHash));
       const rootHash = this.tree.rootOfPlan(plan);
-      const checkpoint = { size: plan.size, note: this.signCheckpoint(plan.size, rootHash) };
+      const checkpoint = { size: plan.size, note: await this.signCheckpoint(plan.size, rootHash) };
       // Entries, tiles and the checkpoint over them become durable together, or not at all.
       if (!(await this.storage.appendBatch({ entries, tiles: plan.tiles, index: indexWrites, previousSize: this.current.size, checkpoint }))) {
         throw conflict();
@@ -221,12 +221,12 @@ export class TransparencyLog {
     return { fresh, duplicates, startIndex, integratedTime };
   }
 
-  private signCheckpoint(size: number, rootHash: Buffer): string {
-    return this.signer.signCheckpoint(formatCheckpoint({ origin: this.signer.name, size, rootHash }));
+  private signCheckpoint(size: number, rootHash: Buffer): Promise<string> {
+    return this.signer.signCheckpointAsync(formatCheckpoint({ origin: this.signer.name, size, rootHash }));
   }
 
   private async publish(previousSize: number, size: number, rootHash: Buffer): Promise<CurrentCheckpoint> {
-    const note = this.signCheckpoint(size, rootHash);
+    const note = await this.signCheckpoint(size, rootHash);
     if (!(await this.storage.publishCheckpoint(previousSize, { size, note }))) throw conflict();
     return { size, note, rootHash };
   }
