@@ -5,3 +5,4 @@ export { VerificationError } from './errors.js';
 export type { Artifact } from './signed-content.js';
 export type { IdentityPolicy } from './policy.js';
 export { VerifierPool, type VerifierPoolOptions } from './pool.js';
+export { FULCIO_EXTENSIONS, extensionText, fulcioExtensions, type ExtensionRequirement } from './fulcio-extensions.js';
