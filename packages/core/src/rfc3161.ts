@@ -19,6 +19,7 @@ import {
 } from './der.js';
 import { bytesEqual, hexEncode } from './encoding.js';
 import { CoreError } from './errors.js';
+import type { FixedKeyVerifier } from './fixed-key-ecdsa.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -736,8 +737,9 @@ function keyTypeFits(scheme: TimestampSignatureScheme, keyType: string | undefin
 /**
  * Checks the TSA's signature over the token with `signerKey` (the TSA certificate's public key)
  * per RFC 5652 §5.4. Throws RFC3161_SIGNATURE_INVALID. Does not check the certificate itself.
+ * `fixedKey`, made once for the same key, checks an ECDSA signature faster (fixed-key-ecdsa.ts).
  */
-export function verifyTimestampTokenSignature(token: TimestampToken, signerKey: KeyObject): void {
+export function verifyTimestampTokenSignature(token: TimestampToken, signerKey: KeyObject, fixedKey?: FixedKeyVerifier): void {
   if (!(signerKey instanceof KeyObject) || signerKey.type === 'secret') {
     throw new CoreError(SIGNATURE_INVALID, 'timestamp signer key must be a public KeyObject');
   }
@@ -795,6 +797,9 @@ export function verifyTimestampTokenSignature(token: TimestampToken, signerKey: 
         { key: signerKey, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength },
         token.signature,
       );
+    } else if (fixedKey) {
+      // The same ECDSA check, from tables made once for this (trusted) key.
+      ok = fixedKey.verify(hash, signed, token.signature);
     } else {
       ok = cryptoVerify(hash, signed, signerKey, token.signature);
     }
