@@ -165,7 +165,7 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
     mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
     tlogs: [
       {
-        // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
+        // sigstore-js matches a checkpoint's signer name against the base URL: keep them the same.
         baseUrl: `http://${inputs.logName}`,
         hashAlgorithm: 'SHA2_256',
         publicKey: { rawBytes: inputs.log.spki.toString('base64'), keyDetails: inputs.log.keyDetails, validFor },

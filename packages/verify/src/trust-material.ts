@@ -22,7 +22,7 @@ import { VerificationError } from './errors.js';
 
 export interface TrustedLog {
   baseUrl: string;
-  /** The checkpoint signer name: the base URL without scheme or trailing slash. */
+  /** The base URL without scheme or trailing slash (checkpoint signers are found by key hint, not by this). */
   origin: string;
   logId: Buffer;
   /** What checkpoint key hints are compared with (checkpointKeyId, else logId). */
