@@ -10,12 +10,13 @@
  *
  * The check is ECDSA's (SEC 1 §4.1.4): 0 < r, s < n; e = the digest's leftmost bits (at most
  * the order's length); u1 = e/s, u2 = r/s mod n; R = u1*G + u2*Q must not be the point at
- * infinity and R.x mod n must equal r. Signatures must be DER (d2i_ECDSA_SIG with nothing
- * left over). Only public values are handled, so nothing needs to be constant-time.
+ * infinity and R.x mod n must equal r. Signatures must be DER (they re-encode to the same
+ * bytes, as ECDSA_verify requires). Only public values are handled, so nothing needs to be constant-time.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <node_api.h>
 #include <stdlib.h>
+#include <string.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
@@ -157,7 +158,12 @@ napi_value fixed_key_verify(napi_env env, napi_callback_info info) {
     BIGNUM *e = BN_CTX_get(ctx), *w = BN_CTX_get(ctx), *u1 = BN_CTX_get(ctx), *u2 = BN_CTX_get(ctx), *x = BN_CTX_get(ctx);
     const unsigned char *p = signature;
     sig = d2i_ECDSA_SIG(NULL, &p, (long)signature_length);
-    if (x != NULL && sig != NULL && p == signature + signature_length) {
+    /* DER only, as ECDSA_verify demands: the signature must re-encode to the very same bytes. */
+    unsigned char *der = NULL;
+    int der_length = sig != NULL && p == signature + signature_length ? i2d_ECDSA_SIG(sig, &der) : -1;
+    int canonical = der_length == (int)signature_length && memcmp(der, signature, signature_length) == 0;
+    OPENSSL_free(der);
+    if (x != NULL && canonical) {
       const BIGNUM *r, *s;
       ECDSA_SIG_get0(sig, &r, &s);
       const BIGNUM *n = EC_GROUP_get0_order(group);

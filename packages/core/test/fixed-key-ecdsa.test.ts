@@ -46,3 +46,21 @@ test('P-256, Ed25519 and RSA keys keep node:crypto (no fixed-key route)', () => 
   assert.equal(FixedKeyVerifier.for(keyInfo(generateKeyPairSync('ed25519').publicKey)), undefined);
   assert.equal(FixedKeyVerifier.for(keyInfo(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey)), undefined);
 });
+
+test('a signature that is not DER (a padded INTEGER) fails, as in OpenSSL', { skip: !HAS_ADDON && 'native addon not built' }, () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const fixed = FixedKeyVerifier.for(keyInfo(publicKey))!;
+  const data = Buffer.from('padded');
+  for (let i = 0; i < 20; i++) {
+    const der = sign('sha384', Buffer.concat([data, Buffer.from([i])]), privateKey);
+    // SEQUENCE { INTEGER r, INTEGER s }: re-encode r with one more leading zero byte.
+    const rLength = der[3]!;
+    const r = der.subarray(4, 4 + rLength);
+    const rest = der.subarray(4 + rLength);
+    const padded = Buffer.concat([Buffer.from([0x30, der[1]! + 1, 0x02, rLength + 1, 0x00]), r, rest]);
+    if (der[1]! + 1 >= 0x80) continue; // keep the short length form
+    assert.equal(verify('sha384', Buffer.concat([data, Buffer.from([i])]), publicKey, padded), false, 'OpenSSL refuses it');
+    assert.equal(fixed.verify('sha384', Buffer.concat([data, Buffer.from([i])]), padded), false);
+    assert.equal(fixed.verify('sha384', Buffer.concat([data, Buffer.from([i])]), der), true);
+  }
+});
