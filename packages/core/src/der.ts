@@ -77,33 +77,35 @@ export function isUniversal(node: AsnNode | undefined, tag: number): node is Asn
 /** Dotted text of OBJECT IDENTIFIER content octets ('' when empty); undefined when malformed. */
 function decodeOid(bytes: Uint8Array): string | undefined {
   if (bytes.length === 0) return '';
-  const arcs: string[] = [];
-  let value = 0n;
-  let small = 0;
-  let big = false;
+  let text = '';
+  let value = 0;
+  let big: bigint | undefined; // only for arcs beyond 2^45
   let first = true;
-  for (let i = 0; i < bytes.length; i++) {
+  const last = bytes.length - 1;
+  for (let i = 0; i <= last; i++) {
     const b = bytes[i] as number;
-    if (big) value = (value << 7n) | BigInt(b & 0x7f);
+    if (big !== undefined) big = (big << 7n) | BigInt(b & 0x7f);
     else {
-      small = small * 128 + (b & 0x7f);
-      if (small > 2 ** 45) { big = true; value = BigInt(small); }
+      value = value * 128 + (b & 0x7f);
+      if (value > 2 ** 45) big = BigInt(value);
     }
     if (b & 0x80) {
-      if (i === bytes.length - 1) return undefined;
+      if (i === last) return undefined;
       continue;
     }
-    const arc = big ? value : BigInt(small);
     if (first) {
-      const top = arc < 40n ? 0n : arc < 80n ? 1n : 2n;
-      arcs.push(String(top), String(arc - top * 40n));
+      // The first subidentifier holds two arcs: 40 * X + Y, with X in 0..2.
+      if (big !== undefined) text = `2.${big - 80n}`;
+      else {
+        const top = value < 40 ? 0 : value < 80 ? 1 : 2;
+        text = `${top}.${value - top * 40}`;
+      }
       first = false;
-    } else arcs.push(String(arc));
-    small = 0;
-    value = 0n;
-    big = false;
+    } else text += `.${big ?? value}`;
+    value = 0;
+    big = undefined;
   }
-  return arcs.join('.');
+  return text;
 }
 
 export function oidOf(node: AsnNode | undefined, code: string, what: string): string {
