@@ -53,8 +53,8 @@ async function main(): Promise<void> {
     const js = await measure('verify-sigstore-js-bench', args);
     const ratio = pool.perSecond / js.perSecond;
     process.stdout.write(
-      `${name}: sigstack ${pool.perSecond}/s on every core, ${single.perSecond}/s on one thread (${single.perCpuSecond} per CPU-s); ` +
-        `sigstore-js ${js.perSecond}/s (${js.perCpuSecond} per CPU-s): ${ratio.toFixed(1)}x, per CPU-s ${(single.perCpuSecond / js.perCpuSecond).toFixed(1)}x\n`,
+      `${name}: sigstack ${pool.perSecond}/s on every core (${pool.perCpuSecond} per CPU-s), ${single.perSecond}/s on one thread (${single.perCpuSecond} per CPU-s); ` +
+        `sigstore-js ${js.perSecond}/s (${js.perCpuSecond} per CPU-s): ${ratio.toFixed(1)}x, per CPU-s ${(pool.perCpuSecond / js.perCpuSecond).toFixed(1)}x on every core, ${(single.perCpuSecond / js.perCpuSecond).toFixed(1)}x on one thread\n`,
     );
     if (!worst || ratio < worst.ratio) worst = { name, ratio };
   }
