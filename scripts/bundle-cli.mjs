@@ -8,7 +8,13 @@ import { build } from 'esbuild';
 rmSync('packages/cli/dist/bundle', { recursive: true, force: true });
 
 await build({
-  entryPoints: ['packages/cli/dist/src/main.js', 'packages/cli/dist/src/conformance.js'],
+  // The verifier pool's worker is an entry of its own: VerifierPool starts it by file, next to
+  // the bundled code (new URL('./pool-worker.js', import.meta.url)).
+  entryPoints: {
+    main: 'packages/cli/dist/src/main.js',
+    conformance: 'packages/cli/dist/src/conformance.js',
+    'pool-worker': 'packages/verify/dist/src/pool-worker.js',
+  },
   outdir: 'packages/cli/dist/bundle',
   bundle: true,
   splitting: true,

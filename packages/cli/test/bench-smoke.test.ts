@@ -29,6 +29,15 @@ test('bench:verify ends with its throughput line', async () => {
   assert.match(last, /^verify: [1-9]\d* bundles\/s$/);
 });
 
+test('bench:verify-compare\'s sigstore-js baseline ends with its throughput line', async () => {
+  const last = await run('verify-sigstore-js-bench', [
+    '--bundle', `${conformance}managed-key-happy-path/bundle.sigstore.json`,
+    '--key', `${conformance}managed-key-happy-path/key.pub`,
+    `${conformance}a.txt`,
+  ]);
+  assert.match(last, /^sigstore-js verify: [1-9]\d* bundles\/s$/);
+});
+
 test('bench:log ends with its throughput and latency line', async () => {
   assert.match(await run('log-bench'), /^log: [1-9]\d* entries\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
 });

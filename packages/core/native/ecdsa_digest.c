@@ -2,7 +2,7 @@
  * ECDSA verification over a digest computed elsewhere, through the OpenSSL that node itself
  * links (its symbols are resolved from the node binary when this addon loads). node:crypto
  * always hashes what it verifies; a hashedrekord entry or a `sha256:` artifact gives only the
- * digest. One function:
+ * digest. One function here (and, from ecdsa_fixed_key.c, fixedKey / verifyFixedKey):
  *
  *   verifyDigest(curve: 0 | 1 | 2, point: Uint8Array, digest: Uint8Array, signature: Uint8Array)
  *     -> boolean
@@ -18,6 +18,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
+#include "ecdsa_fixed_key.h"
 
 static const int curve_nids[3] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
 
@@ -66,5 +67,9 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "verifyDigest", NAPI_AUTO_LENGTH, verify_digest, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "verifyDigest", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "fixedKey", NAPI_AUTO_LENGTH, fixed_key_create, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "fixedKey", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "verifyFixedKey", NAPI_AUTO_LENGTH, fixed_key_verify, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "verifyFixedKey", fn) != napi_ok) return NULL;
   return exports;
 }

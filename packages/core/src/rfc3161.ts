@@ -1,10 +1,9 @@
 // RFC 3161 timestamp tokens as sigstore bundles carry them: parse a TimeStampToken (CMS SignedData
-// over a TSTInfo, bare or inside a TimeStampResp) once with asn1js (through der.ts: DER only, and
+// over a TSTInfo, bare or inside a TimeStampResp) once with der.ts (DER only, and
 // the original bytes of what was signed are kept), then check its signature (RFC 5652 §5.4) and
 // its message imprint with node:crypto.
 
 import { constants as cryptoConstants, createHash, KeyObject, verify as cryptoVerify } from 'node:crypto';
-import type * as asn1js from 'asn1js';
 import {
   type AsnNode,
   booleanOf,
@@ -20,6 +19,7 @@ import {
 } from './der.js';
 import { bytesEqual, hexEncode } from './encoding.js';
 import { CoreError } from './errors.js';
+import type { FixedKeyVerifier } from './fixed-key-ecdsa.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -125,7 +125,7 @@ const COMBINED_SIGNATURE_OIDS: Record<string, ['ecdsa' | 'rsa-pkcs1', TimestampH
   '1.2.840.113549.1.1.13': ['rsa-pkcs1', 'sha512'],
 };
 
-// DER identifier octets used below (compared with tagByte of asn1js's parsed elements).
+// DER identifier octets used below (compared with tagByte of parsed elements).
 const T_BOOLEAN = 0x01;
 const T_INTEGER = 0x02;
 const T_BIT_STRING = 0x03;
@@ -146,9 +146,9 @@ const T_CTX3 = 0xa3;
 const T_CTX4 = 0xa4;
 
 // ---------------------------------------------------------------------------------------------
-// Reading asn1js's parse tree. asn1js (through der.ts) does the decoding; parseDer also
+// Reading the parse tree of der.ts; parseDer also
 // rejects BER (indefinite or non-minimal lengths, constructed strings) and trailing bytes.
-// Every Buffer below is a view of the one private copy asn1js parsed, so signedAttrs, eContent
+// Every Buffer below is a view of the one private copy parseDer read, so signedAttrs, eContent
 // and certificates keep their original bytes (they are signed as received).
 
 function subjectOf(code: string): string {
@@ -172,7 +172,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 function tagByte(node: AsnNode): number {
   const { cls, number } = tagOf(node);
   if (number < 0 || number >= 31) return -1;
-  const constructed = (node as asn1js.BaseBlock).idBlock.isConstructed ? 0x20 : 0;
+  const constructed = node.constructed ? 0x20 : 0;
   return ((cls - 1) << 6) | constructed | number;
 }
 
@@ -316,7 +316,7 @@ export function parseTimestampToken(der: Uint8Array): TimestampToken {
     throw new CoreError(MALFORMED, 'RFC 3161 timestamp token must be DER bytes (a Uint8Array)');
   }
   const code = MALFORMED;
-  // asn1js parses one private copy: every Buffer in the result is a view of it, so later changes
+  // parseDer reads one private copy: every Buffer in the result is a view of it, so later changes
   // to the caller's array cannot alter a parsed (or verified) token.
   const top = parseDer(der, code, at(code, 'top level'));
   const topTag = tagByte(top);
@@ -649,13 +649,8 @@ type ParsedTstInfo = Pick<
 function parseTstInfo(buf: Buffer): ParsedTstInfo {
   const code = MALFORMED;
   const what = 'TSTInfo';
-  // `buf` is already a view of the private copy. asn1js reads GeneralizedTime text while it
-  // parses and throws on text it cannot read; outside genTime, a TSTInfo keeps times only inside
-  // OCTET STRINGs (extensions), which are not decoded, so such a throw concerns genTime.
-  const top = parseDer(buf, code, at(code, what), {
-    copy: false,
-    unreadable: 'genTime (or another GeneralizedTime in it) is not a readable GeneralizedTime',
-  });
+  // `buf` is already a view of the private copy; genTime's text is read (strictly) below.
+  const top = parseDer(buf, code, at(code, what), { copy: false });
   const topTag = tagByte(top);
   if (topTag !== T_SEQUENCE) fail(code, what, `expected SEQUENCE, found ${tagName(topTag)}`);
   const c = fields(top, what, code);
@@ -742,8 +737,9 @@ function keyTypeFits(scheme: TimestampSignatureScheme, keyType: string | undefin
 /**
  * Checks the TSA's signature over the token with `signerKey` (the TSA certificate's public key)
  * per RFC 5652 §5.4. Throws RFC3161_SIGNATURE_INVALID. Does not check the certificate itself.
+ * `fixedKey`, made once for the same key, checks an ECDSA signature faster (fixed-key-ecdsa.ts).
  */
-export function verifyTimestampTokenSignature(token: TimestampToken, signerKey: KeyObject): void {
+export function verifyTimestampTokenSignature(token: TimestampToken, signerKey: KeyObject, fixedKey?: FixedKeyVerifier): void {
   if (!(signerKey instanceof KeyObject) || signerKey.type === 'secret') {
     throw new CoreError(SIGNATURE_INVALID, 'timestamp signer key must be a public KeyObject');
   }
@@ -801,6 +797,9 @@ export function verifyTimestampTokenSignature(token: TimestampToken, signerKey: 
         { key: signerKey, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength },
         token.signature,
       );
+    } else if (fixedKey) {
+      // The same ECDSA check, from tables made once for this (trusted) key.
+      ok = fixedKey.verify(hash, signed, token.signature);
     } else {
       ok = cryptoVerify(hash, signed, signerKey, token.signature);
     }
@@ -854,7 +853,7 @@ interface CertIds {
  */
 function certificateIds(certDer: Uint8Array): CertIds {
   const code = CERT_MALFORMED;
-  // Nothing of the certificate is kept, so asn1js may read the caller's bytes in place.
+  // Nothing of the certificate is kept, so parseDer may read the caller's bytes in place.
   const top = parseDer(certDer, code, at(code, 'Certificate'), { copy: false });
   if (tagByte(top) !== T_SEQUENCE) fail(code, 'Certificate', 'expected SEQUENCE');
   const cert = fields(top, 'Certificate', code);

@@ -1,10 +1,9 @@
-// What a DER SubjectPublicKeyInfo holds, read with asn1js without making a KeyObject (which
+// What a DER SubjectPublicKeyInfo holds, read with der.ts without making a KeyObject (which
 // costs OpenSSL a full key decode): the key type, the EC curve and point, or the RSA size.
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import { CoreError } from './errors.js';
-import { type AsnNode, children, contentBytes, expectType, oidOf, parseDer } from './der.js';
+import { type AsnNode, UNIVERSAL, bitStringBytes, children, contentBytes, expectTag, oidOf, parseDer } from './der.js';
 
 export type SpkiKeyInfo =
   | { type: 'ec'; curve: string; point: Uint8Array }
@@ -51,7 +50,7 @@ export function spkiKeyInfoOf(node: AsnNode): SpkiKeyInfo {
   const [algorithm, key] = children(node, E, 'SubjectPublicKeyInfo');
   const [oidNode, params] = children(algorithm, E, 'SubjectPublicKeyInfo algorithm');
   const oid = oidOf(oidNode, E, 'SubjectPublicKeyInfo algorithm');
-  const bits = expectType(key, asn1js.BitString, E, 'SubjectPublicKeyInfo key').valueBlock.valueHexView;
+  const bits = bitStringBytes(key, E, 'SubjectPublicKeyInfo key');
   switch (oid) {
     case '1.2.840.10045.2.1': {
       const curveOid = oidOf(params, E, 'EC curve');
@@ -60,7 +59,7 @@ export function spkiKeyInfoOf(node: AsnNode): SpkiKeyInfo {
     case '1.2.840.113549.1.1.1':
     case '1.2.840.113549.1.1.10': {
       const [modulus] = children(parseDer(bits, E, 'RSA public key', { copy: false }), E, 'RSA public key');
-      const n = contentBytes(expectType(modulus, asn1js.Integer, E, 'RSA modulus'), E, 'RSA modulus');
+      const n = contentBytes(expectTag(modulus, UNIVERSAL.INTEGER, E, 'RSA modulus'), E, 'RSA modulus');
       let start = 0;
       while (start < n.length && n[start] === 0) start++;
       const length = n.length - start;

@@ -1,18 +1,24 @@
-// X.509 certificates for sigstore, parsed once with asn1js: validity, names, key, extensions
+// X.509 certificates for sigstore, parsed once (der.ts): validity, names, key, extensions
 // (SAN, EKU, key usage, basic constraints, key ids, Fulcio's OIDC issuer), the TBS bytes its
 // signature covers, and the precertificate TBS that embedded SCTs are signed over.
 
 import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import { CoreError } from './errors.js';
 import { pemDecodeAll } from './encoding.js';
 import {
   type AsnNode,
   children,
   contentBytes,
+  bitStringBytes,
+  booleanOf,
   encodeTlv,
-  expectType,
+  expectTag,
   isContextTag,
+  isUniversal,
+  smallInteger,
+  stringOf,
+  timeOf,
+  UNIVERSAL,
   oidOf,
   parseDer,
   rawBytes,
@@ -83,7 +89,7 @@ export class X509 {
     if (!tbsNode || !algNode || !sigNode || extra.length > 0) throw new CoreError(E, 'certificate must have 3 parts');
     this.tbs = rawBytes(tbsNode);
     this.signatureAlgorithm = signatureAlgorithmFromOid(oidOf(children(algNode, E, 'signatureAlgorithm')[0], E, 'signatureAlgorithm'), algNode);
-    this.signature = Buffer.from(expectType(sigNode, asn1js.BitString, E, 'signatureValue').valueBlock.valueHexView);
+    this.signature = Buffer.from(bitStringBytes(sigNode, E, 'signatureValue'));
 
     const parts = children(tbsNode, E, 'tbsCertificate');
     let i = 0;
@@ -187,8 +193,8 @@ export class X509 {
       let isCA = false;
       let pathLength: number | undefined;
       for (const field of fields) {
-        if (field instanceof asn1js.Boolean) isCA = field.getValue();
-        else if (field instanceof asn1js.Integer) pathLength = field.valueBlock.valueDec;
+        if (isUniversal(field, UNIVERSAL.BOOLEAN)) isCA = booleanOf(field, EXT, 'basicConstraints cA');
+        else if (isUniversal(field, UNIVERSAL.INTEGER)) pathLength = smallInteger(field, EXT, 'basicConstraints pathLenConstraint');
       }
       return pathLength === undefined ? { isCA } : { isCA, pathLength };
     });
@@ -202,7 +208,7 @@ export class X509 {
     return this.remember('keyUsage', () => {
       const ext = this.extension(OID_KEY_USAGE);
       if (!ext) return undefined;
-      const bits = expectType(parseDer(ext.value, EXT, 'keyUsage', { copy: false }), asn1js.BitString, EXT, 'keyUsage').valueBlock.valueHexView;
+      const bits = bitStringBytes(parseDer(ext.value, EXT, 'keyUsage', { copy: false }), EXT, 'keyUsage');
       const first = bits[0] ?? 0;
       return { digitalSignature: (first & 0x80) !== 0, keyCertSign: (first & 0x04) !== 0 };
     });
@@ -276,7 +282,7 @@ export class X509 {
   get sctListBytes(): Buffer | undefined {
     const ext = this.extension(OID_SCT_LIST);
     if (!ext) return undefined;
-    return Buffer.from(contentBytes(expectType(parseDer(ext.value, EXT, 'SCT list', { copy: false }), asn1js.OctetString, EXT, 'SCT list'), EXT, 'SCT list'));
+    return Buffer.from(contentBytes(expectTag(parseDer(ext.value, EXT, 'SCT list', { copy: false }), UNIVERSAL.OCTET_STRING, EXT, 'SCT list'), EXT, 'SCT list'));
   }
 
   /**
@@ -314,25 +320,24 @@ function parseExtension(node: AsnNode): CertificateExtension {
   const oid = oidOf(fields[0], E, 'extension id');
   let critical = false;
   let valueNode = fields[1];
-  if (valueNode instanceof asn1js.Boolean) {
-    critical = valueNode.getValue();
+  if (isUniversal(valueNode, UNIVERSAL.BOOLEAN)) {
+    critical = booleanOf(valueNode, E, `extension ${oid} critical`);
     valueNode = fields[2];
   }
-  const value = contentBytes(expectType(valueNode, asn1js.OctetString, E, `extension ${oid}`), E, `extension ${oid}`);
+  const value = contentBytes(expectTag(valueNode, UNIVERSAL.OCTET_STRING, E, `extension ${oid}`), E, `extension ${oid}`);
   return { oid, critical, value: Buffer.from(value), raw: rawBytes(node) };
 }
 
 function asTime(node: AsnNode | undefined): Date {
-  if (node instanceof asn1js.UTCTime || node instanceof asn1js.GeneralizedTime) {
-    const date = node.toDate();
-    if (!Number.isNaN(date.getTime())) return date;
+  try {
+    return timeOf(node, E, 'certificate validity');
+  } catch {
+    throw new CoreError(E, 'certificate validity has a malformed time');
   }
-  throw new CoreError(E, 'certificate validity has a malformed time');
 }
 
 function stringValue(node: AsnNode | undefined, code: string, what: string): string {
-  if (node instanceof asn1js.BaseStringBlock) return node.getValue();
-  throw new CoreError(code, `${what}: expected an ASN.1 string`);
+  return stringOf(node, code, what);
 }
 
 function formatIp(bytes: Uint8Array): string {

@@ -265,7 +265,7 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
   }
   return {
     mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
-    // The verifier's rule: a checkpoint's signer name is the log's base URL without the scheme.
+    // sigstore-js matches a checkpoint's signer name against the base URL: keep them the same.
     tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: inputs.createdAt }]).map((tlog) => ({
       baseUrl: tlog.url,
       hashAlgorithm: 'SHA2_256',

@@ -81,7 +81,19 @@ export class TimestampClient {
       headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply' },
       body: timestampRequest(digest, nonce),
     });
-    if (response.status !== 200 && response.status !== 201) throw answerError(TSA_SERVICE, response, 'TIMESTAMP_REFUSED', 'refused to timestamp');
+    if (response.status !== 200 && response.status !== 201) {
+      // A refusing TSA (HTTP 400) still sends an RFC 3161 TimeStampResp: say its status and reason.
+      if (response.status === 400 && /^application\/timestamp-reply/i.test(response.headers.get('content-type') ?? '')) {
+        let reason = '';
+        try {
+          parseTimestampToken(response.body);
+        } catch (err) {
+          reason = messageOf(err).replace(/^.*TimeStampResp\.status: /, '');
+        }
+        if (reason) throw new SignError('TIMESTAMP_REFUSED', `${TSA_SERVICE} at ${url} refused to timestamp: HTTP 400: ${reason}`, { service: TSA_SERVICE, url, status: 400 });
+      }
+      throw answerError(TSA_SERVICE, response, 'TIMESTAMP_REFUSED', 'refused to timestamp');
+    }
     const invalid = (why: string, cause?: unknown) =>
       new SignError('TIMESTAMP_RESPONSE_INVALID', `${TSA_SERVICE} at ${url} answered with ${why}`, { service: TSA_SERVICE, url, cause });
     let token: TimestampToken;

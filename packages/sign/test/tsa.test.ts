@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { parseTimestampToken, verifyTimestampTokenSignature } from '@sigstack/core';
 import { SignError, TimestampClient, timestampRequest } from '../src/index.js';
 import { startStack, type Stack } from './helpers.js';
+import { tsa as tsaModule } from '@sigstack/server';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-sign-tsa-'));
 let stack: Stack;
@@ -58,4 +59,24 @@ test('errors name the timestamp authority, its URL and the cause', async () => {
     assert.match(err.message, new RegExp(`^timestamp authority at ${stack.tsa.url}/nowhere/api/v1/timestamp refused to timestamp: HTTP 404`));
     return true;
   });
+});
+
+test('a TSA that refuses (HTTP 400 with an RFC 3161 rejection) is reported with its status and reason', async () => {
+  const { createServer } = await import('node:http');
+  const body = tsaModule.rejectionResponse('badAlg', 'unsupported hash algorithm for this test');
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(400, { 'content-type': 'application/timestamp-reply' }).end(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    await assert.rejects(new TimestampClient(url, { retries: 0 }).timestamp(Buffer.from('x')), (err: SignError) => {
+      assert.equal(err.code, 'TIMESTAMP_REFUSED');
+      assert.match(err.message, /refused to timestamp: HTTP 400: the TSA did not grant the timestamp: status 2 rejection \(unsupported hash algorithm for this test\)/);
+      return true;
+    });
+  } finally {
+    server.close();
+  }
 });

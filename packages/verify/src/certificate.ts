@@ -1,9 +1,9 @@
 // The signing certificate's chain: a path from the leaf to a trusted certificate authority
 // that was valid at every verified signing time, with CA and code-signing constraints.
 
-import { OID_CODE_SIGNING, verifySignatureAsync, type X509 } from '@sigstack/core';
+import { OID_CODE_SIGNING, type X509 } from '@sigstack/core';
 import { fail } from './errors.js';
-import { validAt, type TrustMaterial, type TrustedAuthority } from './trust-material.js';
+import { validAt, verifyByTrusted, type TrustMaterial, type TrustedAuthority } from './trust-material.js';
 
 export interface CertificatePath {
   authority: TrustedAuthority;
@@ -32,7 +32,7 @@ export async function verifyCertificatePath(leaf: X509, signingTimes: () => Prom
   // Signature checks start now, on the thread pool, while the signing times are still being verified.
   const checks = candidates.map((candidate) =>
     Promise.all([
-      verifySignatureAsync(leaf.signatureAlgorithm, leaf.tbs, (candidate.path[1] as X509).publicKey, leaf.signature),
+      verifyByTrusted(candidate.path[1] as X509, leaf.signatureAlgorithm, leaf.tbs, leaf.signature),
       candidate.authority.chainIntact(),
     ]),
   );

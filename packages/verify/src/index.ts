@@ -6,3 +6,4 @@ export type { Artifact } from './signed-content.js';
 export type { IdentityPolicy } from './policy.js';
 export { VerifierPool, type VerifierPoolOptions } from './pool.js';
 export { checkBundleWitnesses, witnessPolicyFromKeys, witnessPolicyFromText } from './witness.js';
+export { FULCIO_EXTENSIONS, extensionText, fulcioExtensions, type ExtensionRequirement } from './fulcio-extensions.js';

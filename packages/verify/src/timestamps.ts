@@ -11,7 +11,7 @@ import {
   verifyTimestampTokenSignature,
 } from '@sigstack/core';
 import { VerificationError, fail } from './errors.js';
-import { validAt, type TrustMaterial } from './trust-material.js';
+import { fixedKeyOf, validAt, type TrustMaterial } from './trust-material.js';
 
 export async function verifyRfc3161Timestamp(tokenDer: Buffer, signature: Buffer, trust: TrustMaterial): Promise<Date> {
   let token;
@@ -44,7 +44,7 @@ export async function verifyRfc3161Timestamp(tokenDer: Buffer, signature: Buffer
       continue;
     }
     try {
-      verifyTimestampTokenSignature(token, signer.publicKey);
+      verifyTimestampTokenSignature(token, signer.publicKey, fixedKeyOf(signer));
       return time;
     } catch (err) {
       if (!(err instanceof CoreError)) throw err;

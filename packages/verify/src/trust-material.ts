@@ -6,11 +6,14 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
+  FixedKeyVerifier,
   X509,
   inTimeRange,
   parseTrustedRootJson,
   verifySignatureAsync,
   type CertificateAuthority,
+  type HashName,
+  type SignatureAlgorithm,
   type TimeRange,
   type TransparencyLogInstance,
   type TrustedRoot,
@@ -19,7 +22,7 @@ import { VerificationError } from './errors.js';
 
 export interface TrustedLog {
   baseUrl: string;
-  /** The checkpoint signer name: the base URL without scheme or trailing slash. */
+  /** The base URL without scheme or trailing slash (checkpoint signers are found by key hint, not by this). */
   origin: string;
   logId: Buffer;
   /** What checkpoint key hints are compared with (checkpointKeyId, else logId). */
@@ -128,6 +131,28 @@ async function checkChain(chain: X509[]): Promise<boolean> {
     return verifySignatureAsync(cert.signatureAlgorithm, cert.tbs, issuer.publicKey, cert.signature);
   });
   return (await Promise.all(checks)).every(Boolean);
+}
+
+const fixedKeys = new WeakMap<X509, FixedKeyVerifier | null>();
+
+/**
+ * A certificate of the trusted root (a CA or TSA certificate, never one from a bundle) as a
+ * FixedKeyVerifier, made once: undefined when its key does not take the fast route.
+ */
+export function fixedKeyOf(trusted: X509): FixedKeyVerifier | undefined {
+  let verifier = fixedKeys.get(trusted);
+  if (verifier === undefined) {
+    verifier = FixedKeyVerifier.for(trusted.publicKeyInfo) ?? null;
+    fixedKeys.set(trusted, verifier);
+  }
+  return verifier ?? undefined;
+}
+
+/** A signature by a trusted certificate's key: from its tables when it has some, else on the thread pool. */
+export function verifyByTrusted(trusted: X509, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const fixed = algorithm.hash && !algorithm.pss ? fixedKeyOf(trusted) : undefined;
+  if (fixed) return Promise.resolve(fixed.verify(algorithm.hash as HashName, data, signature));
+  return verifySignatureAsync(algorithm, data, trusted.publicKey, signature);
 }
 
 export function validAt(range: TimeRange, date: Date): boolean {

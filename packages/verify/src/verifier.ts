@@ -4,12 +4,14 @@
 // the thread pool; their failures are reported in that order, never all at once.
 
 import type { KeyObject } from 'node:crypto';
-import { X509, bundleSignature, loadPublicKey, type Bundle } from '@sigstack/core';
+import { X509, bundleSignature, type Bundle, type Statement } from '@sigstack/core';
 import { verifyCertificatePath } from './certificate.js';
 import { VerificationError, asVerificationError, fail } from './errors.js';
+import { ManagedKeys } from './managed-keys.js';
 import { verifyIdentity, type IdentityPolicy } from './policy.js';
 import { verifyEmbeddedScts } from './sct.js';
-import { verifyContentSignature, verifyDsseSubject } from './signature-check.js';
+import { verifyContentSignature, verifyDsseSubject, verifyPredicateType } from './signature-check.js';
+import { fulcioExtensions, verifyExtensions, type ExtensionRequirement } from './fulcio-extensions.js';
 import { signedContent, type Artifact } from './signed-content.js';
 import { verifyRfc3161Timestamps } from './timestamps.js';
 import { verifyEntryBody, type Signer } from './tlog-bodies.js';
@@ -19,6 +21,10 @@ import { validAt, type TrustMaterial } from './trust-material.js';
 export interface VerifyPolicy extends IdentityPolicy {
   /** A managed public key (PEM) instead of a certificate identity. */
   key?: string | KeyObject;
+  /** Certificate extensions that must hold these values (cosign's --certificate-github-workflow-*). */
+  extensions?: ExtensionRequirement[];
+  /** For DSSE bundles: the in-toto statement's predicateType must be this URI (cosign's --type). */
+  predicateType?: string;
 }
 
 export interface VerificationResult {
@@ -28,6 +34,10 @@ export interface VerificationResult {
   /** Every verified signing time (TSA and log), earliest first. */
   signedAt: Date[];
   tlogEntries: { logUrl: string; logIndex: number }[];
+  /** The signing certificate's Fulcio extensions by name (absent for a managed key). */
+  certificateExtensions?: Record<string, string>;
+  /** For DSSE bundles with an in-toto payload: the verified statement. */
+  statement?: Statement;
 }
 
 export interface VerifierOptions {
@@ -54,6 +64,7 @@ async function unwrap<T>(settled: Promise<Settled<T>>): Promise<T> {
 
 export class Verifier {
   private readonly options: Required<VerifierOptions>;
+  private readonly managedKeys = new ManagedKeys();
 
   constructor(
     readonly trust: TrustMaterial,
@@ -84,8 +95,7 @@ export class Verifier {
       if (material.kind !== 'publicKey') {
         fail('KEY_MATERIAL_MISMATCH', 'this bundle was signed with a certificate: verify it with --certificate-identity and --certificate-oidc-issuer, not --key');
       }
-      const key = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
-      signer = { publicKey: key, spki: key.export({ type: 'spki', format: 'der' }) };
+      signer = this.managedKeys.signerFor(policy.key);
     } else {
       if (material.kind === 'publicKey') fail('KEY_REQUIRED', 'this bundle was signed with a managed key: verify it with --key');
       const der = material.kind === 'certificate' ? material.certificate : material.certificates[0];
@@ -164,9 +174,17 @@ export class Verifier {
         ? 'the DSSE envelope\'s signature does not verify under the signing key'
         : 'the signature does not verify over this artifact with the signing key');
     }
-    if (content.kind === 'dsse') verifyDsseSubject(content);
+    const statement = content.kind === 'dsse' ? verifyDsseSubject(content) : undefined;
+    if (policy.predicateType !== undefined) verifyPredicateType(statement, policy.predicateType);
 
     const identity = leaf ? verifyIdentity(leaf, policy) : { identity: undefined, issuer: undefined };
-    return { identity: identity.identity, issuer: identity.issuer, signedAt: times, tlogEntries };
+    if (policy.extensions?.length) {
+      if (!leaf) fail('KEY_MATERIAL_MISMATCH', 'certificate extension checks need a certificate-signed bundle, not a managed key');
+      verifyExtensions(leaf, policy.extensions);
+    }
+    const result: VerificationResult = { identity: identity.identity, issuer: identity.issuer, signedAt: times, tlogEntries };
+    if (leaf) result.certificateExtensions = fulcioExtensions(leaf);
+    if (statement) result.statement = statement;
+    return result;
   }
 }

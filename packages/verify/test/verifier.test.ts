@@ -180,3 +180,33 @@ test('mutations anywhere in a bundle are rejected with a code, never a crash', a
   }
   assert.ok(rejected > paths.length * 5, `only ${rejected} mutations were rejected`);
 });
+
+test('one verifier, many bundles: trust keys are prepared once, but every bundle is checked in full', async () => {
+  const key = readFileSync(`${cases}managed-key-happy-path/key.pub`, 'utf8');
+  const verifier = new Verifier(new TrustMaterial(parseTrustedRoot(rootJson())));
+  const good = bundleJson('managed-key-happy-path');
+  for (let i = 0; i < 3; i++) await verifier.verify(parseBundle(good), A_TXT, { key });
+  // The same bundle with its TSA token's signature altered, then its message signature altered.
+  const badTimestamp = bundleJson('managed-key-happy-path');
+  const stamps = badTimestamp.verificationMaterial.timestampVerificationData.rfc3161Timestamps;
+  stamps[0].signedTimestamp = flipBase64(stamps[0].signedTimestamp);
+  // The altered token is skipped (the log's signed entry timestamp still gives a time), and it
+  // does not count: a threshold of two signing times is no longer met.
+  assert.equal((await verifier.verify(parseBundle(good), A_TXT, { key })).signedAt.length, 2);
+  assert.equal((await verifier.verify(parseBundle(badTimestamp), A_TXT, { key })).signedAt.length, 1);
+  const strict = new Verifier(verifier.trust, { timestampThreshold: 2 });
+  await strict.verify(parseBundle(good), A_TXT, { key });
+  await rejects(strict.verify(parseBundle(badTimestamp), A_TXT, { key }), /^TIMESTAMP_(UNTRUSTED|INVALID)$/);
+  const badSignature = bundleJson('managed-key-happy-path');
+  badSignature.messageSignature.signature = flipBase64(badSignature.messageSignature.signature);
+  await rejects(verifier.verify(parseBundle(badSignature), A_TXT, { key }), /^(SIGNATURE_INVALID|TLOG_BODY_MISMATCH|TLOG_.*)$/);
+  // And keyless: a leaf whose signature no longer verifies under the (prepared) P-384 intermediate.
+  const keyless = new Verifier(new TrustMaterial(parseTrustedRoot(rootJson())));
+  await keyless.verify(parseBundle(bundleJson('happy-path-v0.3')), A_TXT, POLICY);
+  const badLeaf = bundleJson('happy-path-v0.3');
+  const cert = Buffer.from(badLeaf.verificationMaterial.certificate.rawBytes, 'base64');
+  cert[cert.length - 2] = (cert[cert.length - 2] ?? 0) ^ 1;
+  badLeaf.verificationMaterial.certificate.rawBytes = cert.toString('base64');
+  await rejects(keyless.verify(parseBundle(badLeaf), A_TXT, POLICY), /^(CERTIFICATE_|TLOG_)/);
+  await keyless.verify(parseBundle(bundleJson('happy-path-v0.3')), A_TXT, POLICY);
+});

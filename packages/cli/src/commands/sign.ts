@@ -22,6 +22,7 @@ import {
 } from '@sigstack/sign';
 import { TrustMaterial, Verifier, type VerifyPolicy } from '@sigstack/verify';
 import { CliError } from '../errors.js';
+import { predicateTypeFor } from '../predicate-types.js';
 
 export const SIGN_USAGE = `usage: sigstack sign FILE [--bundle OUT] [signing flags]
        sigstack attest FILE --predicate P --type T [--bundle OUT] [signing flags]
@@ -53,18 +54,6 @@ signing flags:
 
 generate-key-pair writes P.key (ECDSA P-256, PKCS#8 PEM, mode 0600, encrypted with
 SIGSTACK_PASSWORD when it is set) and P.pub; P defaults to "sigstack".`;
-
-const PREDICATE_TYPES: Record<string, string> = {
-  slsaprovenance: 'https://slsa.dev/provenance/v0.2',
-  slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
-  slsaprovenance1: 'https://slsa.dev/provenance/v1',
-  spdx: 'https://spdx.dev/Document',
-  spdxjson: 'https://spdx.dev/Document',
-  cyclonedx: 'https://cyclonedx.org/bom',
-  link: 'https://in-toto.io/Link/v1',
-  vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
-  custom: 'https://cosign.sigstore.dev/attestation/v1',
-};
 
 type Content = { kind: 'message' } | { kind: 'attest'; predicate: string; type: string } | { kind: 'in-toto' };
 
@@ -159,10 +148,11 @@ export function parseSignArgs(args: string[], attest: boolean): SignRequest {
 }
 
 export function predicateType(type: string): string {
-  if (type.includes(':')) return type;
-  const known = PREDICATE_TYPES[type.toLowerCase()];
-  if (!known) throw usage(`--type ${type} is neither a URI nor one of ${Object.keys(PREDICATE_TYPES).join(', ')}`);
-  return known;
+  try {
+    return predicateTypeFor(type);
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
 }
 
 export function readPredicate(path: string): unknown {
