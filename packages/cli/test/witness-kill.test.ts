@@ -59,7 +59,9 @@ test('a witness SIGKILLed mid-request and restarted never cosigns a smaller or c
   await new Promise((r) => setTimeout(r, 400));
   w.child.child.kill('SIGKILL');
   await loop;
-  await new Promise((r) => w.child.child.once('exit', r).exitCode !== null && r(undefined));
+  // Wait for the exit (it may have happened already: a killed process has a signalCode, no exitCode).
+  const killed = w.child.child;
+  await new Promise((r) => (killed.exitCode !== null || killed.signalCode !== null ? r(undefined) : killed.once('exit', r)));
   w = await serve(args, 'witness again');
   const read = await (await fetch(`${w.url}/${originHash(ORIGIN)}/checkpoint`)).text();
   const stored = Number(read.split('\n')[1]);
