@@ -257,7 +257,7 @@ test('an entry opens from the results, verified in the browser: Rekor v2 from ti
   await statusText(page, /verified/);
 
   await page.goto(`${origin}/explorer/index/${seeded.v1.index}`);
-  assert.match(await statusText(page, /verified/), /tree size/);
+  assert.match(await statusText(page, /verified/), /tree size .*; signed entry timestamp verified;/);
   assert.match(await page.locator('main').innerText(), /hashedrekord 0\.0\.1 \(Rekor v1\)/);
   await page.goto(`${origin}/explorer/entry/${seeded.dsse.uuid}`);
   await statusText(page, /verified/);
@@ -277,10 +277,13 @@ function flipSignature(note: string): string {
   });
 }
 
-async function tamperV1(route: Route, change: (proof: { hashes: string[]; checkpoint: string; rootHash: string }) => void): Promise<void> {
+type V1Verification = { signedEntryTimestamp: string; inclusionProof: { hashes: string[]; checkpoint: string; rootHash: string } };
+
+async function tamperV1(route: Route, change: (proof: V1Verification['inclusionProof'], verification: V1Verification) => void): Promise<void> {
   const response = await route.fetch();
-  const json = (await response.json()) as Record<string, { verification: { inclusionProof: { hashes: string[]; checkpoint: string; rootHash: string } } }>;
-  change(Object.values(json)[0]!.verification.inclusionProof);
+  const json = (await response.json()) as Record<string, { verification: V1Verification }>;
+  const verification = Object.values(json)[0]!.verification;
+  change(verification.inclusionProof, verification);
   await route.fulfill({ response, json });
 }
 
@@ -306,6 +309,18 @@ test('a flipped proof byte, root, checkpoint signature or signer shows which che
       url: '**/api/v1/log/entries/*',
       handler: (route) => tamperV1(route, (p) => (p.checkpoint = flipSignature(p.checkpoint))),
       expect: /checkpoint signature does not verify with the log's key/,
+    },
+    {
+      name: 'v1 signed entry timestamp',
+      path: `/explorer/entry/${seeded.v1.uuid}`,
+      url: '**/api/v1/log/entries/*',
+      handler: (route) =>
+        tamperV1(route, (_p, v) => {
+          const set = Buffer.from(v.signedEntryTimestamp, 'base64');
+          set[set.length - 1]! ^= 0x01;
+          v.signedEntryTimestamp = set.toString('base64');
+        }),
+      expect: /signed entry timestamp .* does not verify with the log's key/,
     },
     {
       name: 'tile hash',

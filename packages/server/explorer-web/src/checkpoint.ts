@@ -71,6 +71,14 @@ async function importKey(key: LogKey): Promise<CryptoKey> {
   return crypto.subtle.importKey('spki', key.spki as BufferSource, algorithm, false, ['verify']);
 }
 
+/** True when `signature` (Ed25519, or ECDSA P-256 / SHA-256 in DER) over `message` verifies with the log's key. */
+export async function verifyLogSignature(key: LogKey, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const cryptoKey = await importKey(key);
+  if (key.keyType === 'ed25519') return crypto.subtle.verify({ name: 'Ed25519' }, cryptoKey, signature as BufferSource, message as BufferSource);
+  const raw = ecdsaRaw(signature);
+  return raw !== undefined && crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, cryptoKey, raw as BufferSource, message as BufferSource);
+}
+
 /** Verifies the checkpoint's signature by the log's key; throws VerificationError naming the failed check. */
 export async function verifyCheckpoint(note: string, key: LogKey): Promise<Checkpoint> {
   const { checkpoint, signatures } = parseCheckpoint(note);
@@ -81,16 +89,7 @@ export async function verifyCheckpoint(note: string, key: LogKey): Promise<Check
     const found = signatures.map((s) => `${s.name} (key ID ${hex(s.hint)})`).join(', ') || 'none';
     throw fail('key', `the checkpoint is not signed by the log's key (${key.name}, key ID ${hex(hint)}); its signatures: ${found}`);
   }
-  const cryptoKey = await importKey(key);
-  const message = utf8.encode(checkpoint.text);
-  let ok: boolean;
-  if (key.keyType === 'ed25519') {
-    ok = await crypto.subtle.verify({ name: 'Ed25519' }, cryptoKey, mine.signature as BufferSource, message as BufferSource);
-  } else {
-    const raw = ecdsaRaw(mine.signature);
-    ok = raw !== undefined && (await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, cryptoKey, raw as BufferSource, message as BufferSource));
-  }
-  if (!ok) throw fail('signature', "the checkpoint signature does not verify with the log's key");
+  if (!(await verifyLogSignature(key, utf8.encode(checkpoint.text), mine.signature))) throw fail('signature', "the checkpoint signature does not verify with the log's key");
   return checkpoint;
 }
 

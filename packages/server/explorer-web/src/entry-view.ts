@@ -149,7 +149,7 @@ export async function renderEntry(main: HTMLElement, lookup: string, key: LogKey
       h(
         'p',
         { role: 'status', class: 'ok' },
-        `Inclusion verified: tree size ${cp.size}, root hash ${hex(cp.rootHash)}, checkpoint signed by key ID ${hex(key.keyId.slice(0, 4))} (${key.keyType}); ${verified.consistency}.`,
+        `Inclusion verified: tree size ${cp.size}, root hash ${hex(cp.rootHash)}, checkpoint signed by key ID ${hex(key.keyId.slice(0, 4))} (${key.keyType})${verified.signedTime !== undefined ? '; signed entry timestamp verified' : ''}; ${verified.consistency}.`,
       ),
     );
     append(details, ...detailsSections(decodeBody(verified.body), entry), rawSection(verified.body));

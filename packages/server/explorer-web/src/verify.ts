@@ -1,10 +1,11 @@
 // Checking an entry in the browser: the checkpoint's signature by the log's key, the entry's body
 // against its UUID (the leaf hash), and the inclusion proof against the checkpoint's root; Rekor
-// v2 entries are read from tiles, v1 entries with their proof from the v1 API. The last verified
+// v2 entries are read from tiles, v1 entries with their proof (and signed entry timestamp) from
+// the v1 API. The last verified
 // checkpoint is kept in localStorage and the next one must be consistent with it.
 
-import { equal, fromBase64, fromHex, hex } from './bytes.js';
-import { VerificationError, verifyCheckpoint, type Checkpoint, type LogKey } from './checkpoint.js';
+import { equal, fromBase64, fromHex, hex, utf8 } from './bytes.js';
+import { VerificationError, verifyCheckpoint, verifyLogSignature, type Checkpoint, type LogKey } from './checkpoint.js';
 import { leafHash, rootFromInclusionProof, verifyConsistency } from './merkle.js';
 import { TileReader } from './tiles.js';
 
@@ -14,6 +15,8 @@ export interface Verified {
   /** What the consistency check against the remembered checkpoint found. */
   consistency: string;
   source: 'tiles' | 'v1';
+  /** Rekor v1: the signed entry timestamp (over body, integrated time, log ID and index) verified. */
+  signedTime?: number;
 }
 
 const fail = (check: string, message: string) => new VerificationError(check, message);
@@ -62,7 +65,14 @@ async function fromV1(key: LogKey, uuid: string): Promise<Omit<Verified, 'consis
   const hashes = (proof.hashes as string[]).map((h) => fromHex(h));
   const root = await rootFromInclusionProof(Number(proof.logIndex), checkpoint.size, leaf, hashes);
   if (!root || !equal(root, checkpoint.rootHash)) throw fail('proof', "the inclusion proof does not lead to the checkpoint's root hash (a proof hash is wrong)");
-  return { body, checkpoint, source: 'v1' };
+  // The SET: the log's signature over the RFC 8785 JSON of these four fields (keys in this order).
+  const set = entry.verification.signedEntryTimestamp;
+  const payload = `{"body":${JSON.stringify(entry.body)},"integratedTime":${Number(entry.integratedTime)},"logID":${JSON.stringify(String(entry.logID))},"logIndex":${Number(entry.logIndex)}}`;
+  if (typeof set !== 'string' || !(await verifyLogSignature(key, utf8.encode(payload), fromBase64(set)))) {
+    throw fail('set', "the signed entry timestamp (the log's promise of the integrated time) does not verify with the log's key");
+  }
+  if (String(entry.logID) !== hex(key.keyId)) throw fail('set', `the entry names log ID ${entry.logID}, not this log's`);
+  return { body, checkpoint, source: 'v1', signedTime: Number(entry.integratedTime) };
 }
 
 interface Remembered {

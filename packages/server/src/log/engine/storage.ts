@@ -38,7 +38,11 @@ export type EntryMatch =
   | { type: 'all' }
   /** One search index key, e.g. "email:a@b.c", "hash:sha256:<hex>", "publicKey:<hex>". */
   | { type: 'key'; key: string }
-  /** Identity keys of one type matching a pattern: `*` matches any text; the pattern has literal text at its start or its end. */
+  /**
+   * Identity keys of one type matching a pattern: `*` matches any text, every other character is
+   * literal; the pattern has literal text at its start or its end (its range in an index). Email
+   * patterns match case-insensitively (email keys are stored lowercased).
+   */
   | { type: 'pattern'; keyType: 'email' | 'subject'; pattern: string };
 
 export interface EntrySearch {
@@ -52,7 +56,7 @@ export interface EntrySearch {
   toTime?: number;
   offset: number;
   limit: number;
-  /** Counting stops after this many; the count is then a lower bound. */
+  /** Counting stops after this many; the count is then a lower bound ('all' is always counted exactly). */
   countLimit: number;
 }
 
