@@ -7,6 +7,8 @@ import { nodeHash } from './merkle.js';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 1 << TILE_HEIGHT;
+/** The largest entry an entry bundle can hold: each entry is prefixed by a 16-bit big-endian length. */
+export const MAX_BUNDLED_ENTRY_SIZE = 0xffff;
 
 /** "x001/x234/067" for 1234067: groups of three digits, all but the last prefixed by "x". */
 export function encodeTileIndex(index: number): string {

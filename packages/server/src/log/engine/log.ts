@@ -3,7 +3,7 @@
 // in one transaction (the checkpoint is published as the batch lands), and only then answers;
 // plus reads of entries, tiles, proofs and the index.
 
-import { formatCheckpoint, leafHash } from '@sigstack/core';
+import { MAX_BUNDLED_ENTRY_SIZE, formatCheckpoint, leafHash } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import type { CanonicalEntry } from '../types/types.js';
 import type { LogSigner } from './log-signer.js';
@@ -121,6 +121,12 @@ export class TransparencyLog {
   /** Queues an entry; resolves once it is durable and in a published checkpoint. */
   append(entry: CanonicalEntry): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new ServiceError(503, 'LOG_CLOSED', 'the log is shutting down; retry against a running server'));
+    // Every entry must fit the tile API's entry bundles (a 16-bit length before each body).
+    if (entry.body.length > MAX_BUNDLED_ENTRY_SIZE) {
+      return Promise.reject(
+        new ServiceError(413, 'ENTRY_TOO_LARGE', `the entry's canonical body is ${entry.body.length} bytes; a tile log stores entries of at most ${MAX_BUNDLED_ENTRY_SIZE} bytes: log a digest-only entry (hashedrekord, or dsse with the envelope's hash) instead`),
+      );
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, leafHash: entry.leafHash ?? leafHash(entry.body), resolve, reject });
       this.schedule();
