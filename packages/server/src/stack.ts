@@ -479,10 +479,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => admission.close());
     const logApp = buildLogApp({ log, treeId, admission, logger });
     closers.push(() => logApp.close());
-    if (options.witnessPolicy) {
-      const witnessing = loadWitnessing(options.witnessPolicy, log, logApp, options);
-      closers.push(async () => witnessing.close());
-    }
 
     // Shards made by rotation (log/shards.ts): all but the last are frozen; the last takes entries.
     const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
@@ -501,6 +497,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     servedShards.forEach((served, i) => {
       if (logShards[i]!.end) freezeLogApp(served.app, logShards[i]!.end!, activeShard.url);
     });
+    // Witnesses cosign the checkpoints of the shard that takes entries (frozen shards' trees no longer grow).
+    if (options.witnessPolicy) {
+      const witnessing = loadWitnessing(options.witnessPolicy, activeShard.log, servedShards[servedShards.length - 1]!.app, options);
+      closers.push(async () => witnessing.close());
+    }
     const logHandler = shardedLogHandler(servedShards);
     // Where clients write: this server's address (the shard's path under it); the trust files name the log by its origin.
     urls.rekor = `${origin}${shardRecords[shardRecords.length - 1]!.path}`;
