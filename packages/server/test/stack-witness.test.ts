@@ -29,8 +29,8 @@ test('the stack\'s log, given a tlog-policy, publishes checkpoints cosigned by i
     assert.equal(res.status, 201);
     const note = await (await fetch(`${stack.urls.origin}/checkpoint`)).text();
     assert.deepEqual(checkWitnessPolicy(note, parseTlogPolicy(policy)), { cosigned: ['w'], quorum: true });
-    await stack.close();
   } finally {
+    await stack.close().catch(() => {});
     await witness.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -58,8 +58,8 @@ test('after a log rotation the witnesses cosign the active shard (the one taking
     const note = await (await fetch(`${stack.urls.rekor}/checkpoint`)).text();
     assert.match(note, new RegExp(`^${active.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
     assert.deepEqual(checkWitnessPolicy(note, parseTlogPolicy(policy)), { cosigned: ['w'], quorum: true });
-    await stack.close();
   } finally {
+    await stack.close().catch(() => {});
     await witness.close();
     rmSync(dir, { recursive: true, force: true });
   }
