@@ -5,7 +5,7 @@
 // every signature is checked in full. Undefined where it does not apply (no addon, P-256 —
 // OpenSSL's assembly is faster —, or not ECDSA): callers keep their KeyObject route then.
 
-import { createHash } from 'node:crypto';
+import { digestOf } from './digest.js';
 import { nativeCrypto } from './native.js';
 import type { HashName } from './signature.js';
 import type { SpkiKeyInfo } from './spki.js';
@@ -27,7 +27,7 @@ export class FixedKeyVerifier {
 
   /** An ECDSA signature (DER) over `data`, hashed with `hash`; false when it does not verify. */
   verify(hash: HashName, data: Uint8Array, signature: Uint8Array): boolean {
-    return this.verifyDigest(createHash(hash).update(data).digest(), signature);
+    return this.verifyDigest(digestOf(hash, data), signature);
   }
 
   verifyDigest(digest: Uint8Array, signature: Uint8Array): boolean {

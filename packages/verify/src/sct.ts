@@ -1,8 +1,7 @@
 // Embedded SCTs: each signed by a trusted CT log (valid at the SCT's time) over the
 // precertificate, proving the certificate was logged. At least one must verify.
 
-import { createHash } from 'node:crypto';
-import { parseSctList, precertSignedData, verifySignatureAsync, type X509 } from '@sigstack/core';
+import { digestOf, parseSctList, precertSignedData, verifySignatureAsync, type X509 } from '@sigstack/core';
 import { fail } from './errors.js';
 import { validAt, type TrustMaterial } from './trust-material.js';
 
@@ -11,7 +10,7 @@ export async function verifyEmbeddedScts(leaf: X509, issuer: X509, trust: TrustM
   if (!listBytes) fail('SCT_MISSING', 'the signing certificate carries no embedded SCT: it was not logged to certificate transparency');
   const scts = parseSctList(listBytes);
   if (scts.length === 0) fail('SCT_MISSING', 'the signing certificate\'s SCT list is empty');
-  const issuerKeyHash = createHash('sha256').update(issuer.publicKeySpki).digest();
+  const issuerKeyHash = digestOf('sha256', issuer.publicKeySpki);
   const tbs = leaf.precertificateTbs();
   const results = await Promise.all(
     scts.map((sct) => {

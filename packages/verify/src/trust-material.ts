@@ -4,8 +4,9 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
+  digestOf,
   FixedKeyVerifier,
   X509,
   inTimeRange,
@@ -160,5 +161,5 @@ export function validAt(range: TimeRange, date: Date): boolean {
 }
 
 export function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
+  return digestOf('sha256', data);
 }
