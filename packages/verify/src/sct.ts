@@ -3,7 +3,7 @@
 
 import { digestOf, parseSctList, precertSignedData, verifySignatureAsync, type X509 } from '@sigstack/core';
 import { fail } from './errors.js';
-import { validAt, type TrustMaterial } from './trust-material.js';
+import { validAt, verifyByLog, type TrustMaterial } from './trust-material.js';
 
 export async function verifyEmbeddedScts(leaf: X509, issuer: X509, trust: TrustMaterial, threshold = 1): Promise<number> {
   const listBytes = leaf.sctListBytes;
@@ -17,7 +17,9 @@ export async function verifyEmbeddedScts(leaf: X509, issuer: X509, trust: TrustM
       const log = trust.ctlogById(sct.logId);
       if (!log || !validAt(log.validFor, new Date(Number(sct.timestamp)))) return Promise.resolve(false);
       const alg = { name: 'sct', hash: sct.signatureAlgorithm === 'ed25519' ? null : sct.hashAlgorithm };
-      return verifySignatureAsync(alg, precertSignedData(sct, issuerKeyHash, tbs), log.publicKey, sct.signature);
+      const signed = precertSignedData(sct, issuerKeyHash, tbs);
+      // An ECDSA SCT from the log's prepared key; any other kind through its KeyObject.
+      return sct.signatureAlgorithm === 'ecdsa' ? verifyByLog(log, alg, signed, sct.signature) : verifySignatureAsync(alg, signed, log.publicKey, sct.signature);
     }),
   );
   const verified = results.filter(Boolean).length;
