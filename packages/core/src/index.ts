@@ -19,6 +19,7 @@ export * from './ecdsa-prehashed.js';
 export * from './keygen.js';
 export * from './spki.js';
 export * from './fixed-key-ecdsa.js';
+export * from './digest.js';
 export { encodeTlv } from './der.js';
 export * from './tls.js';
 export * from './cosignature.js';

@@ -3,13 +3,13 @@
 // reference proof generators over a full list of leaf hashes (for tests and the log server).
 
 import { createHash } from 'node:crypto';
+import { digestOf, sha256Node } from './digest.js';
 import { CoreError } from './errors.js';
 import { bytesEqual, hexEncode } from './encoding.js';
 
 /** Size in bytes of every hash in the tree (SHA-256). */
 export const HASH_SIZE = 32;
 
-const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 
 function sha256(...parts: Uint8Array[]): Buffer {
@@ -49,14 +49,17 @@ function checkProof(proof: unknown, what: string): asserts proof is Uint8Array[]
 /** RFC 6962 §2.1 leaf hash: SHA-256(0x00 || data). */
 export function leafHash(data: Uint8Array): Buffer {
   checkBytes(data, 'leaf data');
-  return sha256(LEAF_PREFIX, data);
+  const input = Buffer.allocUnsafe(1 + data.length);
+  input[0] = 0x00;
+  input.set(data, 1);
+  return digestOf('sha256', input);
 }
 
 /** RFC 6962 §2.1 interior node hash: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   checkHash(left, 'left child hash');
   checkHash(right, 'right child hash');
-  return sha256(NODE_PREFIX, left, right);
+  return sha256Node(0x01, left, right);
 }
 
 /** The largest power of two strictly smaller than n (n >= 2). */
@@ -113,13 +116,13 @@ export function rootFromInclusionProof(
       );
     }
     if ((fn & 1n) === 1n || fn === sn) {
-      r = sha256(NODE_PREFIX, p, r);
+      r = sha256Node(0x01, p, r);
       while ((fn & 1n) === 0n && fn !== 0n) {
         fn >>= 1n;
         sn >>= 1n;
       }
     } else {
-      r = sha256(NODE_PREFIX, r, p);
+      r = sha256Node(0x01, r, p);
     }
     fn >>= 1n;
     sn >>= 1n;
@@ -218,14 +221,14 @@ export function verifyConsistency(
       );
     }
     if ((fn & 1n) === 1n || fn === sn) {
-      fr = sha256(NODE_PREFIX, c, fr);
-      sr = sha256(NODE_PREFIX, c, sr);
+      fr = sha256Node(0x01, c, fr);
+      sr = sha256Node(0x01, c, sr);
       while ((fn & 1n) === 0n && fn !== 0n) {
         fn >>= 1n;
         sn >>= 1n;
       }
     } else {
-      sr = sha256(NODE_PREFIX, sr, c);
+      sr = sha256Node(0x01, sr, c);
     }
     fn >>= 1n;
     sn >>= 1n;

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 export interface NativeCrypto {
   /** curve: 0 = P-256, 1 = P-384, 2 = P-521; point uncompressed; signature DER. */
   verifyDigest(curve: number, point: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean;
-  /** Tables for a key known in advance (curve 1 = P-384, 2 = P-521); null for an unusable point. */
+  /** A key known in advance (curve 0 = P-256: the decoded key; 1 = P-384, 2 = P-521: tables); null for an unusable point. */
   fixedKey?(curve: number, point: Uint8Array): object | null;
   verifyFixedKey?(handle: object, digest: Uint8Array, signature: Uint8Array): boolean;
 }

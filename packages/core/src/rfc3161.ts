@@ -4,6 +4,7 @@
 // its message imprint with node:crypto.
 
 import { constants as cryptoConstants, createHash, KeyObject, verify as cryptoVerify } from 'node:crypto';
+import { digestOf } from './digest.js';
 import {
   type AsnNode,
   booleanOf,
@@ -767,7 +768,7 @@ export function verifyTimestampTokenSignature(token: TimestampToken, signerKey: 
         `timestamp content-type attribute is ${attrs.contentType}, expected id-ct-TSTInfo (${OID_CT_TSTINFO})`,
       );
     }
-    const digest = createHash(hash).update(token.tstInfoDer).digest();
+    const digest = digestOf(hash, token.tstInfoDer);
     if (!bytesEqual(digest, attrs.messageDigest)) {
       throw new CoreError(
         SIGNATURE_INVALID,
@@ -827,7 +828,7 @@ export function verifyMessageImprint(token: TimestampToken, message: Uint8Array)
   if (!imprint || !HASH_LENGTH[imprint.hashAlgorithm] || !Buffer.isBuffer(imprint.hashedMessage)) {
     throw new CoreError(IMPRINT_MISMATCH, 'not a parsed timestamp token (use parseTimestampToken)');
   }
-  const digest = createHash(imprint.hashAlgorithm).update(message).digest();
+  const digest = digestOf(imprint.hashAlgorithm, message);
   if (!bytesEqual(digest, imprint.hashedMessage)) {
     throw new CoreError(
       IMPRINT_MISMATCH,

@@ -2,11 +2,12 @@
 // key details names, public key loading, and signature verification (sync, and async on
 // libuv's thread pool so independent checks run on other cores).
 
-import { createHash, createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { CoreError } from './errors.js';
 import { pemDecodeAll } from './encoding.js';
 import { supportsPrehashedEcdsa, verifyEcdsaPrehashed } from './ecdsa-prehashed.js';
 import { nativeCrypto } from './native.js';
+import { digestOf } from './digest.js';
 import { spkiKeyInfo, type SpkiKeyInfo } from './spki.js';
 import type { AsnNode } from './der.js';
 
@@ -89,7 +90,7 @@ export function hasNativeEcdsa(): boolean {
  */
 export function verifyEcdsaNatively(info: SpkiKeyInfo, hash: HashName, message: Uint8Array, signature: Uint8Array): boolean | undefined {
   if (!nativeCrypto || info.type !== 'ec' || !supportsPrehashedEcdsa(info.curve)) return undefined;
-  return verifyEcdsaPrehashed(info.curve, info.point, createHash(hash).update(message).digest(), signature);
+  return verifyEcdsaPrehashed(info.curve, info.point, digestOf(hash, message), signature);
 }
 
 function verifyOptions(key: KeyObject, alg: SignatureAlgorithm) {

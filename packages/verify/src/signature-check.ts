@@ -20,18 +20,23 @@ import type { Signer } from './tlog-bodies.js';
 export async function verifyContentSignature(content: SignedContent, signer: Signer): Promise<boolean> {
   const info = signer.certificate?.publicKeyInfo ?? spkiKeyInfo(signer.spki);
   const pure = info.type === 'ed25519' || info.type === 'ed448';
+  // A managed ECDSA key prepared once (FixedKeyVerifier exists only for ECDSA keys).
+  const fixed = signer.fixedKey;
   if (content.kind === 'dsse') {
     const hash = hashForKeyInfo(info);
+    if (fixed && hash) return fixed.verify(hash, content.pae, content.signature);
     return (hash && verifyEcdsaNatively(info, hash, content.pae, content.signature)) ?? verifySignatureAsync({ name: 'dsse', hash }, content.pae, signer.publicKey, content.signature);
   }
   if (content.artifact.kind === 'bytes') {
     const hash = pure ? null : content.hash;
     const data = content.artifact.data;
+    if (fixed && hash) return fixed.verify(hash, data, content.signature);
     return (hash && verifyEcdsaNatively(info, hash, data, content.signature)) ?? verifySignatureAsync({ name: 'message', hash }, data, signer.publicKey, content.signature);
   }
   if (pure) {
     fail('ARTIFACT_REQUIRED', 'an Ed25519 signature covers the artifact itself, not its digest: give the file instead');
   }
+  if (fixed) return fixed.verifyDigest(content.digest, content.signature);
   return verifyPrehashedSignature(signer.spki, content.digest, content.hash, content.signature, info.type === 'rsa' ? signer.publicKey : undefined);
 }
 

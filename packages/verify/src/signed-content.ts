@@ -1,8 +1,7 @@
 // What a bundle signed, in the form the checks need: the signature bytes, the bytes the
 // signature covers (or their digest), and the digests log entries record for it.
 
-import { createHash } from 'node:crypto';
-import { preAuthEncoding, type Bundle, type BundleDsseEnvelope } from '@sigstack/core';
+import { digestOf, preAuthEncoding, type Bundle, type BundleDsseEnvelope } from '@sigstack/core';
 import { fail } from './errors.js';
 
 /** The artifact: its bytes, or only its digest (`sha256:<hex>` on the command line). */
@@ -68,5 +67,5 @@ export function signedContent(bundle: Bundle, artifact: Artifact | undefined): S
 }
 
 export function sha(data: Uint8Array, hash: 'sha256' | 'sha384' | 'sha512'): Buffer {
-  return createHash(hash).update(data).digest();
+  return digestOf(hash, data);
 }

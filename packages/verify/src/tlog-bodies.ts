@@ -2,7 +2,7 @@
 // one table. Each confirms the logged entry records this bundle's signature, the digest of
 // what was signed, and the same signing certificate or key.
 
-import { CoreError, base64Decode, pemDecodeAll, type X509 } from '@sigstack/core';
+import { CoreError, base64Decode, pemDecodeAll, type FixedKeyVerifier, type X509 } from '@sigstack/core';
 import type { KeyObject } from 'node:crypto';
 import { fail } from './errors.js';
 import type { SignedContent } from './signed-content.js';
@@ -11,6 +11,8 @@ export interface Signer {
   certificate?: X509;
   publicKey: KeyObject;
   spki: Buffer;
+  /** A managed key (`--key`) prepared once for ECDSA checks; never a key from the bundle. */
+  fixedKey?: FixedKeyVerifier;
 }
 
 type Json = Record<string, unknown>;

@@ -9,12 +9,11 @@ import {
   parseCheckpoint,
   parseSignedNote,
   verifyInclusion,
-  verifySignatureAsync,
   CoreError,
   type TransparencyLogEntry,
 } from '@sigstack/core';
 import { fail } from './errors.js';
-import { validAt, type TrustMaterial, type TrustedLog } from './trust-material.js';
+import { validAt, verifyByLog, type TrustMaterial, type TrustedLog } from './trust-material.js';
 
 export function trustedLogFor(entry: TransparencyLogEntry, trust: TrustMaterial): TrustedLog {
   const log = trust.tlogById(entry.logId);
@@ -35,7 +34,7 @@ export async function verifySignedEntryTimestamp(entry: TransparencyLogEntry, lo
     logID: entry.logId.toString('hex'),
     logIndex: entry.logIndex,
   });
-  const ok = await verifySignatureAsync(algorithmForKey(log.publicKey), Buffer.from(payload, 'utf8'), log.publicKey, set);
+  const ok = await verifyByLog(log, algorithmForKey(log.publicKey), Buffer.from(payload, 'utf8'), set);
   if (!ok) fail('TLOG_SET_INVALID', `the signed entry timestamp of log entry ${entry.logIndex} does not verify under ${log.baseUrl}'s key`);
   return integrated;
 }
@@ -63,7 +62,7 @@ export async function verifyInclusionProof(entry: TransparencyLogEntry, log: Tru
   }
   const body = Buffer.from(note.body, 'utf8');
   const algorithm = algorithmForKey(log.publicKey);
-  const signed = Promise.all(candidates.map((sig) => verifySignatureAsync(algorithm, body, log.publicKey, sig.signature))).then((oks) => oks.some(Boolean));
+  const signed = Promise.all(candidates.map((sig) => verifyByLog(log, algorithm, body, sig.signature))).then((oks) => oks.some(Boolean));
   if (!checkpoint.rootHash.equals(proof.rootHash) || checkpoint.size !== proof.treeSize) {
     fail('TLOG_CHECKPOINT_INVALID', `the checkpoint (size ${checkpoint.size}) does not match the inclusion proof's tree (size ${proof.treeSize})`);
   }

@@ -4,12 +4,14 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
+  digestOf,
   FixedKeyVerifier,
   X509,
   inTimeRange,
   parseTrustedRootJson,
+  spkiKeyInfo,
   verifySignatureAsync,
   type CertificateAuthority,
   type HashName,
@@ -30,6 +32,8 @@ export interface TrustedLog {
   keyDetails: string;
   validFor: TimeRange;
   readonly publicKey: KeyObject;
+  /** The key prepared once for ECDSA checks (see FixedKeyVerifier); undefined for other keys. */
+  readonly fixedKey: FixedKeyVerifier | undefined;
 }
 
 export interface TrustedAuthority {
@@ -83,6 +87,7 @@ export class TrustMaterial {
 
 function toLog(log: TransparencyLogInstance): TrustedLog {
   let key: KeyObject | undefined;
+  let fixed: FixedKeyVerifier | null | undefined;
   return {
     baseUrl: log.baseUrl,
     origin: log.baseUrl.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, ''),
@@ -101,7 +106,30 @@ function toLog(log: TransparencyLogInstance): TrustedLog {
       }
       return key;
     },
+    get fixedKey(): FixedKeyVerifier | undefined {
+      if (fixed === undefined) {
+        fixed = null;
+        if (!/^PKCS1_RSA/.test(log.publicKey.keyDetails)) {
+          try {
+            fixed = FixedKeyVerifier.for(spkiKeyInfo(log.publicKey.rawBytes)) ?? null;
+          } catch {
+            // Not a parseable SPKI: publicKey reports the problem when a check asks for it.
+          }
+        }
+      }
+      return fixed ?? undefined;
+    },
   };
+}
+
+/**
+ * A signature by a trusted log's key (a signed entry timestamp, a checkpoint, an SCT): from the
+ * key prepared once when it is ECDSA, else on the thread pool.
+ */
+export function verifyByLog(log: TrustedLog, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const fixed = algorithm.hash && !algorithm.pss ? log.fixedKey : undefined;
+  if (fixed && algorithm.hash) return Promise.resolve(fixed.verify(algorithm.hash, data, signature));
+  return verifySignatureAsync(algorithm, data, log.publicKey, signature);
 }
 
 function toAuthority(ca: CertificateAuthority): TrustedAuthority {
@@ -160,5 +188,5 @@ export function validAt(range: TimeRange, date: Date): boolean {
 }
 
 export function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
+  return digestOf('sha256', data);
 }

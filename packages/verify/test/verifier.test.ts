@@ -210,3 +210,44 @@ test('one verifier, many bundles: trust keys are prepared once, but every bundle
   await rejects(keyless.verify(parseBundle(badLeaf), A_TXT, POLICY), /^(CERTIFICATE_|TLOG_)/);
   await keyless.verify(parseBundle(bundleJson('happy-path-v0.3')), A_TXT, POLICY);
 });
+
+test('prepared keys: a P-256 --key checks the message signature over bytes and over a digest; the log key refuses an altered SET or checkpoint after good bundles', async () => {
+  const { ManagedKeys } = await import('../src/managed-keys.js');
+  const { verifyContentSignature } = await import('../src/signature-check.js');
+  const { createHash, sign } = await import('node:crypto');
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = new ManagedKeys().signerFor(pair.publicKey.export({ type: 'spki', format: 'pem' }) as string);
+  assert.ok(signer.fixedKey, 'a P-256 --key is prepared once');
+  const data = Buffer.from('prepared key message');
+  const signature = sign('sha256', data, pair.privateKey);
+  const digest = createHash('sha256').update(data).digest();
+  const bytes = (sig: Buffer, d = data) => ({ kind: 'message' as const, signature: sig, digest, hash: 'sha256' as const, artifact: { kind: 'bytes' as const, data: d } });
+  const digestOnly = (sig: Buffer, dg = digest) => ({ kind: 'message' as const, signature: sig, digest: dg, hash: 'sha256' as const, artifact: { kind: 'digest' as const, algorithm: 'sha256' as const, digest: dg } });
+  const flipped = Buffer.from(signature);
+  flipped[flipped.length - 1]! ^= 1;
+  assert.equal(await verifyContentSignature(bytes(signature), signer), true);
+  assert.equal(await verifyContentSignature(bytes(flipped), signer), false);
+  assert.equal(await verifyContentSignature(bytes(signature, Buffer.from('other message')), signer), false);
+  assert.equal(await verifyContentSignature(digestOnly(signature), signer), true);
+  assert.equal(await verifyContentSignature(digestOnly(flipped), signer), false);
+  assert.equal(await verifyContentSignature(digestOnly(signature, createHash('sha256').update('x').digest()), signer), false);
+
+  const key = readFileSync(`${cases}managed-key-happy-path/key.pub`, 'utf8');
+  const verifier = new Verifier(new TrustMaterial(parseTrustedRoot(rootJson())));
+  await verifier.verify(parseBundle(bundleJson('managed-key-happy-path')), A_TXT, { key });
+  const badSet = bundleJson('managed-key-happy-path');
+  const promise = badSet.verificationMaterial.tlogEntries[0].inclusionPromise;
+  promise.signedEntryTimestamp = flipBase64(promise.signedEntryTimestamp);
+  await rejects(verifier.verify(parseBundle(badSet), A_TXT, { key }), 'TLOG_SET_INVALID');
+  const badCheckpoint = bundleJson('managed-key-happy-path');
+  const checkpoint = badCheckpoint.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint;
+  const lines: string[] = checkpoint.envelope.split('\n');
+  const signatureLine = lines.findIndex((line) => line.startsWith('— '));
+  const [dash, name, sig] = lines[signatureLine]!.split(' ');
+  const raw = Buffer.from(sig!, 'base64');
+  raw[raw.length - 1]! ^= 1;
+  lines[signatureLine] = `${dash} ${name} ${raw.toString('base64')}`;
+  checkpoint.envelope = lines.join('\n');
+  await rejects(verifier.verify(parseBundle(badCheckpoint), A_TXT, { key }), 'TLOG_CHECKPOINT_INVALID');
+  await verifier.verify(parseBundle(bundleJson('managed-key-happy-path')), A_TXT, { key });
+});
