@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { ServiceError } from '../../errors.js';
 
 /** The version this build writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Migration n (index n - 1) takes a database from version n - 1 to n. */
 const MIGRATIONS: string[] = [
@@ -55,6 +55,36 @@ CREATE TABLE meta (
   key text PRIMARY KEY,
   value text NOT NULL
 );
+`,
+  // 2: several front ends and one fenced sequencer (log/cluster).
+  `
+-- Entries admitted by any front end, waiting for the sequencer. The leaf hash is the claim: one
+-- submission per entry ever wins (others are duplicates); a sequenced row keeps its index (its
+-- body dropped) until it is old enough that the entries table answers for it alone.
+CREATE TABLE pending (
+  leaf_hash bytea PRIMARY KEY,
+  seq bigserial NOT NULL,
+  body bytea,
+  kind text NOT NULL,
+  api_version text NOT NULL,
+  extra bytea,
+  index_keys text[],
+  submitted_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  idx bigint,
+  sequenced_at timestamptz
+);
+CREATE INDEX pending_waiting ON pending (seq) WHERE idx IS NULL;
+CREATE INDEX pending_sequenced ON pending (sequenced_at) WHERE idx IS NOT NULL;
+-- Who sequences: a lease timed by the database clock; the epoch grows on every takeover and
+-- every sequencing transaction checks it (the fence).
+CREATE TABLE sequencer_lease (
+  id integer PRIMARY KEY CHECK (id = 1),
+  holder text NOT NULL,
+  epoch bigint NOT NULL,
+  expires_at timestamptz NOT NULL,
+  acquired_at timestamptz NOT NULL
+);
+INSERT INTO sequencer_lease (id, holder, epoch, expires_at, acquired_at) VALUES (1, '', 0, 'epoch', 'epoch');
 `,
 ];
 
