@@ -145,3 +145,31 @@ test('a cleanly stopped sequencer hands over at once; the log keeps its key and 
   await assert.rejects(startClusterLogService({ postgres: url, keyPath, name: 'another.origin', admissionWorkers: 0 }), (err: { code?: string; message: string }) => err.code === 'LOG_ORIGIN_MISMATCH' && /--name cluster\.test/.test(err.message));
   await second!.close();
 });
+
+test('the fence: once another took the lease over, the old epoch writes nothing (not even a checkpoint at a new size)', async () => {
+  const url = await server.createDatabase();
+  const [front] = await cluster(1, url, { sequence: false });
+  const store = front!.storage;
+  const { SequencerLease } = await import('../src/log/cluster/lease.js');
+  const { FencedStorage } = await import('../src/log/cluster/fenced-storage.js');
+  const old = new SequencerLease(store.pool, 'old', 60_000);
+  const oldEpoch = (await old.tryAcquire())!;
+  assert.equal(await new SequencerLease(store.pool, 'new', 60_000).tryAcquire(), undefined, 'a held lease is not taken');
+  // The old holder is paused past its lease (its expiry passes by the database clock).
+  await store.pool.query("UPDATE sequencer_lease SET expires_at = clock_timestamp() - interval '1 second'");
+  const newEpoch = (await new SequencerLease(store.pool, 'new', 60_000).tryAcquire())!;
+  assert.equal(newEpoch, oldEpoch + 1);
+  assert.equal(await old.renew(oldEpoch), false, 'the old holder learns it lost the lease');
+  const stale = new FencedStorage(store, 'old', oldEpoch);
+  const e = { index: 0, leafHash: leafHash(Buffer.from('x')), body: Buffer.from('x'), integratedTime: 1, kind: 'k', apiVersion: 'v' };
+  assert.equal(await stale.appendBatch({ entries: [e], tiles: [], index: [], previousSize: 0, checkpoint: { size: 1, note: 'stale' } }), false);
+  assert.equal(stale.fenced, true);
+  assert.equal(await stale.publishCheckpoint(0, { size: 1, note: 'stale' }), false);
+  assert.equal(await store.entryCount(), 0);
+  assert.equal((await store.latestCheckpoint())!.size, 0);
+  // The new epoch writes.
+  const current = new FencedStorage(store, 'new', newEpoch);
+  assert.equal(await current.appendBatch({ entries: [e], tiles: [{ level: 0, index: 0, hashes: e.leafHash }], index: [], previousSize: 0, checkpoint: { size: 1, note: 'new' } }), true);
+  assert.equal(await store.entryCount(), 1);
+  await front!.close();
+});

@@ -71,13 +71,16 @@ async function publishEmptyCheckpoint(store: PostgresLogStorage, signer: LogSign
 export async function startClusterLogService(options: ClusterLogOptions): Promise<ClusterLogService> {
   const key = loadPrivateKeyPem(options.keyPath);
   const signer = new LogSigner(options.name, key);
-  const store = await PostgresLogStorage.open(options.postgres, { maxConnections: options.maxConnections ?? 8, applicationName: 'sigstack-log' });
+  const store = await PostgresLogStorage.open(options.postgres, { maxConnections: options.maxConnections ?? 8, applicationName: `sigstack-log:${process.pid}`, idleInTransactionTimeoutMs: Math.min(2000, options.leaseMs ?? 2000) });
   let admission: AdmissionPool | undefined;
   try {
     await claimIdentity(store, options.name, signer);
     const treeId = await store.claimMeta('treeId', randomBytes(8).toString('hex'));
     await publishEmptyCheckpoint(store, signer);
-    const log = await TransparencyLog.open(store, signer, options);
+    // Opened at one checkpoint: the sequencer may publish between two reads of the database.
+    const pinned = (await store.latestCheckpoint())!;
+    const view: PostgresLogStorage = Object.create(store, { entryCount: { value: async () => pinned.size }, latestCheckpoint: { value: async () => pinned } });
+    const log = await TransparencyLog.open(view, signer, options);
     const frontEnd = new ClusterFrontEnd(store, log);
     log.sequenceRemotely(frontEnd);
     await frontEnd.start();

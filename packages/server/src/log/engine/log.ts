@@ -188,7 +188,8 @@ export class TransparencyLog {
       const failure = err instanceof ServiceError ? err : new ServiceError(503, 'LOG_WRITE_FAILED', `the log could not store this batch; nothing was added, retry: ${(err as Error).message}`);
       for (const pending of batch) pending.reject(failure);
       // The in-memory tree must match storage again before the next batch.
-      await this.tree.load(await this.storage.entryCount()).catch(() => {});
+      // (Unreadable now: the next batch's compare-and-swap fails and reloads again.)
+      await this.storage.entryCount().then((size) => this.tree.load(size)).catch(() => {});
       this.batchDone();
       return;
     }

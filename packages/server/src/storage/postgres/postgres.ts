@@ -22,6 +22,11 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** Names the connections in pg_stat_activity (application_name). */
   applicationName?: string;
+  /**
+   * A session idle inside a transaction this long is ended by the server (default 2000 ms): a
+   * paused process (SIGSTOP, a long GC, a partition) cannot keep holding the lease row's lock.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /** Whether an error means the database could not be reached (rather than a refused statement). */
@@ -62,6 +67,7 @@ export class PostgresLogStorage implements LogStorage {
       max: options.maxConnections ?? 8,
       connectionTimeoutMillis: 5000,
       application_name: options.applicationName ?? 'sigstack',
+      options: `-c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? 2000}`,
       types,
     });
     // A dropped idle connection must not crash the process; the next query gets a fresh one.
@@ -95,6 +101,9 @@ export class PostgresLogStorage implements LogStorage {
   /** Runs `work` in one transaction on one connection; rolled back when it throws or returns false. */
   async transaction(work: (client: pg.PoolClient) => Promise<boolean>): Promise<boolean> {
     const client = await this.pool.connect();
+    // A connection cut between two statements errs on the client, not on a query: never a crash.
+    const ignore = () => {};
+    client.on('error', ignore);
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -102,10 +111,11 @@ export class PostgresLogStorage implements LogStorage {
       await client.query(ok ? 'COMMIT' : 'ROLLBACK');
       return ok;
     } catch (err) {
-      broken = isConnectionError(err);
+      broken = true; // a connection in an unknown state is not reused
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
+      client.off('error', ignore);
       client.release(broken);
     }
   }
