@@ -236,3 +236,23 @@ test('the sequencer SIGSTOPped past its lease steps down on SIGCONT; its connect
   for (const f of fronts) f.child.kill('SIGTERM');
   await db2.end();
 });
+
+test('sigstack log info --postgres: size, sequencer and pending; an unreachable database is exit 1 with a clear error', async () => {
+  const url = await server.createDatabase();
+  const front = await startFrontEnd(url);
+  assert.equal((await post(`${front.url}/api/v1/log/entries`, hashedrekordV001(newSigner(), Buffer.from('info')))).status, 201);
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const info = JSON.parse(execFileSync(process.execPath, [CLI, 'log', 'info', '--postgres', url]).toString());
+  assert.equal(info.origin, 'failover.test');
+  assert.equal(info.treeSize, 1);
+  assert.equal(info.pending, 0);
+  assert.equal(info.sequencer.holder.split(':')[1], String(front.pid));
+  assert.ok(info.sequencer.epoch >= 1 && info.sequencer.leaseRemainingMs > 0);
+  front.child.kill('SIGTERM');
+  const down = spawnSync(process.execPath, [CLI, 'log', 'info', '--postgres', `postgres://u:pw@127.0.0.1:${server.port + 1}/x`]);
+  assert.equal(down.status, 1);
+  assert.match(down.stderr.toString(), /POSTGRES_UNREACHABLE.*cannot connect to PostgreSQL at postgres:\/\/u:\*\*\*@/);
+  const serve = spawnSync(process.execPath, [CLI, 'log', 'serve', '--postgres', `postgres://u:pw@127.0.0.1:${server.port + 1}/x`, '--key', keyPath, '--name', 'x']);
+  assert.equal(serve.status, 1);
+  assert.match(serve.stderr.toString(), /POSTGRES_UNREACHABLE/);
+});
