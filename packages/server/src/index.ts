@@ -16,3 +16,4 @@ export { rotateStackKey, type RetiredRecord, type RotatedComponent } from './pro
 export * as backup from './backup/index.js';
 export { startClusterLogService, type ClusterLogOptions, type ClusterLogService } from './log/cluster/service.js';
 export { clusterLogInfo, type ClusterLogInfo } from './log/cluster/info.js';
+export { startLocalPostgres, type LocalPostgres } from './storage/postgres/local-server.js';

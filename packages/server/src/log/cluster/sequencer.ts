@@ -49,6 +49,8 @@ export class Sequencer {
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<string>();
   private lastCleanup = 0;
+  private lastSweep = 0;
+  private lastSeq = 0;
 
   constructor(
     private readonly store: PostgresLogStorage,
@@ -104,6 +106,7 @@ export class Sequencer {
     this.fenced = fenced;
     this.epochHeld = epoch;
     this.inFlight.clear();
+    this.lastSeq = 0;
     this.renewTimer = setInterval(() => void this.renew(epoch), Math.max(50, this.leaseMs / 4));
     this.events.onLeaseChange?.('acquired', epoch);
     return true;
@@ -138,15 +141,20 @@ export class Sequencer {
       await sleep(1);
       return true;
     }
+    // Rows after the newest one fed, mostly; a row whose transaction committed late (a lower
+    // seq than one already fed) is found by a sweep from the oldest, every 200 ms.
+    const sweep = Date.now() - this.lastSweep > 200;
+    if (sweep) this.lastSweep = Date.now();
     const rows = (
       await this.store.pool.query({
         name: 'pending-next',
-        text: 'SELECT leaf_hash, body, kind, api_version, extra, index_keys FROM pending WHERE idx IS NULL ORDER BY seq LIMIT $1',
-        values: [this.inFlight.size + this.maxBatchSize],
+        text: 'SELECT seq, leaf_hash, body, kind, api_version, extra, index_keys FROM pending WHERE idx IS NULL AND seq > $2 ORDER BY seq LIMIT $1',
+        values: [sweep ? this.inFlight.size + this.maxBatchSize : this.maxBatchSize, sweep ? 0 : this.lastSeq],
       })
-    ).rows as { leaf_hash: Buffer; body: Buffer; kind: string; api_version: string; extra: Buffer | null; index_keys: string[] | null }[];
+    ).rows as { seq: number; leaf_hash: Buffer; body: Buffer; kind: string; api_version: string; extra: Buffer | null; index_keys: string[] | null }[];
     let fed = 0;
     for (const row of rows) {
+      this.lastSeq = Math.max(this.lastSeq, row.seq);
       const key = row.leaf_hash.toString('hex');
       if (this.inFlight.has(key)) continue;
       this.inFlight.add(key);
