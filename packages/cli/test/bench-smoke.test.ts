@@ -42,6 +42,10 @@ test('bench:log ends with its throughput and latency line', async () => {
   assert.match(await run('log-bench'), /^log: [1-9]\d* entries\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
 });
 
+test('bench:log --postgres (its own PostgreSQL, two front ends) ends with its throughput and latency line', async () => {
+  assert.match(await run('log-bench', ['--postgres']), /^log: [1-9]\d* entries\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
+});
+
 test('bench:ca ends with its throughput and latency line', async () => {
   assert.match(await run('ca-bench'), /^ca: [1-9]\d* certs\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
 });

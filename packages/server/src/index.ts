@@ -14,3 +14,6 @@ export * as monitor from './monitor/index.js';
 export { rotateLogShard, type RotationResult } from './log/shards.js';
 export { rotateStackKey, type RetiredRecord, type RotatedComponent } from './production/key-rotation.js';
 export * as backup from './backup/index.js';
+export { startClusterLogService, type ClusterLogOptions, type ClusterLogService } from './log/cluster/service.js';
+export { clusterLogInfo, type ClusterLogInfo } from './log/cluster/info.js';
+export { startLocalPostgres, type LocalPostgres } from './storage/postgres/local-server.js';

@@ -1,122 +1,29 @@
-// The log engine on a real SQLite file: roots and proofs from tiles equal a plain recomputation
-// over all leaves, every checkpoint is consistent with every later one, duplicates are found,
-// and a reopened log continues where it stopped.
+// The log engine on a real SQLite file (the shared engine suite, log-engine-suite.ts), and the
+// packing of batches for the SQLite writer thread.
 
-import { generateKeyPair } from '@sigstack/core';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
-import {
-  consistencyProof,
-  leafHash,
-  parseCheckpoint,
-  parseSignedNote,
-  rootFromLeafHashes,
-  verifyConsistency,
-  verifyInclusion,
-  verifyNoteSignature,
-} from '@sigstack/core';
-import { TransparencyLog } from '../src/log/engine/log.js';
-import { LogSigner } from '../src/log/engine/log-signer.js';
+import { leafHash } from '@sigstack/core';
 import { SqliteLogStorage } from '../src/storage/sqlite.js';
 import { packBatch, unpackBatch } from '../src/storage/packed-batch.js';
-import type { CanonicalEntry } from '../src/log/types/types.js';
+import { engineSuite } from './log-engine-suite.js';
 
-function entry(i: number, tag = 'e'): CanonicalEntry {
-  return { kind: 'test', apiVersion: '0.0.1', body: Buffer.from(`{"${tag}":${i}}`), indexKeys: [{ type: 'hash', value: `sha256:${i}` }] };
-}
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'sigstack-log-'));
-}
-
-test('batches of many sizes: roots, inclusion and consistency match a plain recomputation', async () => {
-  const dir = tempDir();
-  const keys = generateKeyPair('ed25519');
-  const signer = new LogSigner('log.test', keys);
-  const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), signer, { maxBatchSize: 300 });
-  const leaves: Buffer[] = [];
-  const checkpoints: { size: number; root: Buffer }[] = [];
-  let n = 0;
-  // Sizes chosen to cross tile boundaries at level 0 (256) and level 1 (65536 is too big; 256·k suffices for level-1 partials).
-  for (const batch of [1, 2, 5, 248, 1, 255, 256, 257, 300, 511, 1, 700]) {
-    const results = await Promise.all(Array.from({ length: batch }, () => log.append(entry(n++))));
-    for (const r of results) leaves[r.index] = r.leafHash;
-    const cp = log.checkpoint;
-    assert.equal(cp.size, leaves.length);
-    const expected = rootFromLeafHashes(leaves);
-    assert.deepEqual(cp.rootHash, expected, `root at size ${cp.size}`);
-    // The checkpoint is a signed note by the log over exactly this root.
-    const note = parseSignedNote(cp.note);
-    const body = parseCheckpoint(note.body);
-    assert.equal(body.origin, 'log.test');
-    assert.deepEqual(body.rootHash, expected);
-    assert.ok(verifyNoteSignature(note.body, note.signatures[0]!, keys.publicKey));
-    checkpoints.push({ size: cp.size, root: expected });
-  }
-  const size = leaves.length;
-  const root = rootFromLeafHashes(leaves);
-  for (const index of [0, 1, 255, 256, 257, 511, 512, 1000, size - 2, size - 1]) {
-    verifyInclusion(index, size, leaves[index]!, await log.inclusionProof(index), root);
-  }
-  for (const a of checkpoints) {
-    for (const b of checkpoints) {
-      if (a.size > b.size) continue;
-      const proof = await log.consistencyProof(a.size, b.size);
-      verifyConsistency(a.size, b.size, proof, a.root, b.root);
-      // The same proof as a plain recursion over all leaves (no tiles) gives.
-      assert.deepEqual(proof, consistencyProof(a.size, leaves.slice(0, b.size)));
-    }
-  }
-  // Old sizes are answered too: inclusion at an earlier checkpoint.
-  const early = checkpoints[3]!;
-  verifyInclusion(3, early.size, leaves[3]!, await log.inclusionProof(3, early.size), early.root);
-  await log.close();
-
-  // Reopened: same checkpoint, appends continue consistently.
-  const reopened = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), signer);
-  assert.equal(reopened.checkpoint.size, size);
-  assert.deepEqual(reopened.checkpoint.rootHash, root);
-  const more = await reopened.append(entry(n++));
-  assert.equal(more.index, size);
-  leaves.push(more.leafHash);
-  assert.deepEqual(reopened.checkpoint.rootHash, rootFromLeafHashes(leaves));
-  verifyConsistency(size, size + 1, await reopened.consistencyProof(size), root, reopened.checkpoint.rootHash);
-  verifyInclusion(700, size + 1, leaves[700]!, await reopened.inclusionProof(700), reopened.checkpoint.rootHash);
-  await reopened.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-test('duplicates resolve to the existing index, within a batch and across batches', async () => {
-  const dir = tempDir();
-  const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), new LogSigner('log.test', generateKeyPair('ed25519')));
-  const [a, b] = await Promise.all([log.append(entry(1)), log.append(entry(1))]);
-  assert.equal(a!.index, 0);
-  assert.equal(b!.index, 0);
-  assert.equal(a!.duplicate !== b!.duplicate, true);
-  const c = await log.append(entry(1));
-  assert.equal(c.duplicate, true);
-  assert.equal(c.index, 0);
-  assert.equal(log.checkpoint.size, 1);
-  assert.deepEqual(await log.search('hash:sha256:1'), [0]);
-  assert.equal((await log.entryByLeafHash(leafHash(entry(1).body)))?.index, 0);
-  await log.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-test('an ECDSA P-256 log signs checkpoints with a hint from its log ID', async () => {
-  const dir = tempDir();
-  const keys = generateKeyPair('ec', { namedCurve: 'P-256' });
-  const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), new LogSigner('log.test', keys));
-  await log.append(entry(1));
-  const note = parseSignedNote(log.checkpoint.note);
-  assert.deepEqual(note.signatures[0]!.keyHint, log.logId.subarray(0, 4));
-  assert.ok(verifyNoteSignature(note.body, note.signatures[0]!, keys.publicKey));
-  await log.close();
-  rmSync(dir, { recursive: true, force: true });
+engineSuite({
+  name: 'SQLite',
+  async create() {
+    const dir = mkdtempSync(join(tmpdir(), 'sigstack-log-'));
+    return {
+      async open() {
+        return new SqliteLogStorage(join(dir, 'log.db'));
+      },
+      async cleanup() {
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
 });
 
 test('a batch packed for the writer thread unpacks to the same entries, tiles and index keys', () => {

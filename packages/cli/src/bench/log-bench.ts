@@ -1,12 +1,15 @@
 // bench:log: starts the log (SQLite, temporary directory) in its own process, drives concurrent
 // hashedrekord appends with valid P-256 signatures over loopback HTTP for about 20 s, and
-// prints `log: <N> entries/s, p50 <X> ms, p99 <Y> ms` as its last line.
+// prints `log: <N> entries/s, p50 <X> ms, p99 <Y> ms` as its last line. With --postgres: a
+// PostgreSQL server of its own and two front ends (`log serve --postgres`), the load split
+// between them, every append durable in the database and covered by a checkpoint.
 
 import { createHash, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { generateKeyPair, pemEncode } from '@sigstack/core';
 import { describeError } from '../errors.js';
 import { LoadConnection } from './http-load.js';
@@ -40,9 +43,24 @@ async function run(): Promise<void> {
   process.stderr.write(`bench:log: signing ${total} hashedrekord requests...\n`);
   const requests = makeRequests(total);
   const dir = mkdtempSync(join(tmpdir(), 'sigstack-bench-log-'));
-  const server = await startServerChild([main, 'log', 'serve', '--dir', dir, '--port', '0'], /serving at (http:\/\/\S+)/, 'log server');
-  const url = server.match[1] as string;
-  const pool = Array.from({ length: connections }, () => new LoadConnection(new URL(url)));
+  const servers: Awaited<ReturnType<typeof startServerChild>>[] = [];
+  let postgres: { close(): Promise<void> } | undefined;
+  if (process.argv.includes('--postgres')) {
+    const { startLocalPostgres } = await import('@sigstack/server');
+    const local = await startLocalPostgres();
+    postgres = local;
+    const database = await local.createDatabase('bench');
+    const keyPath = join(dir, 'log-key.pem');
+    writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    for (let i = 0; i < 2; i++) {
+      servers.push(await startServerChild([main, 'log', 'serve', '--postgres', database, '--key', keyPath, '--name', 'bench.log', '--port', '0'], /PostgreSQL at (http:\/\/\S+)/, 'log front end'));
+    }
+  } else {
+    servers.push(await startServerChild([main, 'log', 'serve', '--dir', dir, '--port', '0'], /serving at (http:\/\/\S+)/, 'log server'));
+  }
+  const urls = servers.map((s) => s.match[1] as string);
+  const url = urls.join(', ');
+  const pool = Array.from({ length: connections }, (_, i) => new LoadConnection(new URL(urls[i % urls.length]!)));
 
   let next = 0;
   const latencies: number[] = [];
@@ -74,7 +92,8 @@ async function run(): Promise<void> {
     process.stdout.write(`log: ${Math.round(latencies.length / elapsed)} entries/s, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms\n`);
   } finally {
     for (const connection of pool) connection.close();
-    await server.stop();
+    for (const server of servers) await server.stop();
+    await postgres?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

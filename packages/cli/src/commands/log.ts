@@ -11,7 +11,10 @@ import { logRotateCommand } from './log-rotate.js';
 
 export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host H] [--key KEY.pem] [--key-type ed25519|ecdsa-p256] [--name N]
                         [--witness-policy POLICY] [--witness-fail-closed]
+       sigstack log serve --postgres URL --key KEY.pem --name ORIGIN [--port P] [--host H] [--lease-ms MS] [--no-sequencer]
+                        (any number of processes, each given the same key and origin, serve one log)
        sigstack log info --url U
+       sigstack log info --postgres URL
        sigstack log get --url U (--index N | --uuid ID)
        sigstack log search --url U (--sha256 HEX | --artifact FILE | --email E | --public-key FILE [--pki-format x509|pgp|minisign|ssh])
        sigstack log proof --url U --first N [--last M]
@@ -50,7 +53,29 @@ function needUrl(values: Record<string, unknown>): string {
   return values.url.replace(/\/+$/, '');
 }
 
+/** `log serve --postgres URL`: one process (front end and sequencer candidate) of a PostgreSQL log. */
+async function servePostgres(args: string[]): Promise<number> {
+  const v = options(args, { postgres: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, name: { type: 'string' }, 'lease-ms': { type: 'string' }, 'no-sequencer': { type: 'boolean' } });
+  if (!v.key || !v.name) throw new CliError('USAGE', `--postgres needs --key KEY.pem and --name ORIGIN (the same for every process of the log)\n${LOG_USAGE}`);
+  const { startClusterLogService } = await import('@sigstack/server');
+  const service = await startClusterLogService({
+    postgres: v.postgres as string,
+    keyPath: v.key as string,
+    name: v.name as string,
+    port: v.port === undefined ? 3000 : Number(v.port),
+    ...(v.host ? { host: v.host as string } : {}),
+    ...(v['lease-ms'] ? { leaseMs: Number(v['lease-ms']) } : {}),
+    ...(v['no-sequencer'] ? { sequence: false } : {}),
+    logger: { level: 'info' },
+  });
+  process.stderr.write(`sigstack log: serving ${v.name as string} from PostgreSQL at ${service.url} (Rekor v1 /api/v1, Rekor v2 /api/v2, tiles, /metrics, explorer /explorer/)\n`);
+  await stopSignal();
+  await service.close();
+  return 0;
+}
+
 async function serve(args: string[]): Promise<number> {
+  if (args.some((a) => a === '--postgres' || a.startsWith('--postgres='))) return servePostgres(args);
   const v = options(args, { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, 'key-type': { type: 'string' }, name: { type: 'string' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' } });
   const keyType = (v['key-type'] as string | undefined) ?? 'ed25519';
   if (keyType !== 'ed25519' && keyType !== 'ecdsa-p256') throw new CliError('USAGE', '--key-type must be ed25519 or ecdsa-p256');
@@ -73,6 +98,12 @@ async function serve(args: string[]): Promise<number> {
 }
 
 async function info(args: string[]): Promise<number> {
+  if (args.some((a) => a === '--postgres' || a.startsWith('--postgres='))) {
+    const v = options(args, { postgres: { type: 'string' } });
+    const { clusterLogInfo } = await import('@sigstack/server');
+    process.stdout.write(`${JSON.stringify(await clusterLogInfo(v.postgres as string), null, 2)}\n`);
+    return 0;
+  }
   const url = needUrl(options(args, { url: { type: 'string' } }));
   const log = (await request(`${url}/api/v1/log`)) as { treeSize: number; rootHash: string; signedTreeHead: string };
   const note = parseSignedNote(log.signedTreeHead);

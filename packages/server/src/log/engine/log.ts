@@ -37,6 +37,12 @@ export interface CheckpointWitnessing {
   submit(checkpoint: CurrentCheckpoint): Promise<void>;
 }
 
+/** Sequencing done elsewhere (log/cluster): appends go there; the log follows published checkpoints. */
+export interface RemoteSequencing {
+  /** Makes the entry durable for the sequencer; resolves once a checkpoint this log serves covers it. */
+  append(entry: CanonicalEntry, leafHash: Buffer): Promise<AppendResult>;
+}
+
 export interface BatchStats {
   size: number;
   durationMs: number;
@@ -72,6 +78,8 @@ export class TransparencyLog {
   onBatch: (stats: BatchStats) => void = () => {};
   private witnessing: CheckpointWitnessing | undefined;
   private startup!: CurrentCheckpoint;
+  private remote: RemoteSequencing | undefined;
+  private advancing: Promise<boolean> = Promise.resolve(false);
 
   private constructor(
     readonly storage: LogStorage,
@@ -118,6 +126,29 @@ export class TransparencyLog {
     return this.signer.logId;
   }
 
+  /** Hands appends to a sequencer elsewhere; this log then only follows checkpoints (advance). */
+  sequenceRemotely(remote: RemoteSequencing): void {
+    this.remote = remote;
+  }
+
+  /**
+   * Serves a newer checkpoint published by another process: loads the stored tree at its size
+   * and checks the note is over that tree's root. Never goes back to a smaller tree; false when
+   * `next` is not newer or does not match the stored tree.
+   */
+  advance(next: PublishedCheckpoint): Promise<boolean> {
+    this.advancing = this.advancing.then(async () => {
+      if (next.size <= this.current.size) return false;
+      // A tree loaded ahead of the served checkpoint is harmless: reads stop at current.size.
+      await this.tree.load(next.size);
+      const rootHash = await this.tree.root(next.size);
+      if (!next.note.includes(`\n${rootHash.toString('base64')}\n`)) return false;
+      this.current = { ...next, rootHash };
+      return true;
+    }).catch(() => false);
+    return this.advancing;
+  }
+
   /** Queues an entry; resolves once it is durable and in a published checkpoint. */
   append(entry: CanonicalEntry): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new ServiceError(503, 'LOG_CLOSED', 'the log is shutting down; retry against a running server'));
@@ -127,6 +158,7 @@ export class TransparencyLog {
         new ServiceError(413, 'ENTRY_TOO_LARGE', `the entry's canonical body is ${entry.body.length} bytes; a tile log stores entries of at most ${MAX_BUNDLED_ENTRY_SIZE} bytes: log a digest-only entry (hashedrekord, or dsse with the envelope's hash) instead`),
       );
     }
+    if (this.remote) return this.remote.append(entry, entry.leafHash ?? leafHash(entry.body));
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, leafHash: entry.leafHash ?? leafHash(entry.body), resolve, reject });
       this.schedule();
@@ -162,7 +194,8 @@ export class TransparencyLog {
       const failure = err instanceof ServiceError ? err : new ServiceError(503, 'LOG_WRITE_FAILED', `the log could not store this batch; nothing was added, retry: ${(err as Error).message}`);
       for (const pending of batch) pending.reject(failure);
       // The in-memory tree must match storage again before the next batch.
-      await this.tree.load(await this.storage.entryCount()).catch(() => {});
+      // (Unreadable now: the next batch's compare-and-swap fails and reloads again.)
+      await this.storage.entryCount().then((size) => this.tree.load(size)).catch(() => {});
       this.batchDone();
       return;
     }

@@ -64,8 +64,8 @@ export class MerkleTree {
 
   /** Loads the right edge of a stored tree of `size` leaves. */
   async load(size: number): Promise<void> {
-    this.treeSize = size;
-    this.edges = [];
+    // Built aside and swapped in at once: proofs answered meanwhile see the old tree whole.
+    const edges: Buffer[][][] = [];
     for (let level = 0; hashesAtLevel(size, level) > 0 || level === 0; level++) {
       const count = hashesAtLevel(size, level);
       const width = count % TILE_WIDTH;
@@ -75,9 +75,11 @@ export class MerkleTree {
         hashes = splitHashes(stored ?? Buffer.alloc(0)).slice(0, width);
         if (hashes.length !== width) throw new Error(`storage is missing tile ${level}/${Math.floor(count / TILE_WIDTH)} for tree size ${size}`);
       }
-      this.edges[level] = tileRows(hashes);
+      edges[level] = tileRows(hashes);
       if (count < TILE_WIDTH) break;
     }
+    this.treeSize = size;
+    this.edges = edges;
   }
 
   /** The tile writes that appending these leaf hashes means, without changing the tree. */

@@ -23,6 +23,8 @@ export interface LogAppOptions {
   logRequests?: boolean;
   /** Where proposed entries are checked (worker threads, or inline). */
   admission: AdmissionPool;
+  /** Adds metrics of the caller's own to /metrics (a PostgreSQL log's lease and pending depth). */
+  addMetrics?: (registry: LogMetrics['registry']) => void;
 }
 
 export function buildLogApp(options: LogAppOptions): FastifyInstance {
@@ -35,6 +37,7 @@ export function buildLogApp(options: LogAppOptions): FastifyInstance {
   });
   installErrorHandler(app, { bodyLimit, tooLarge: 'send a digest-only entry (hashedrekord) or a smaller one' });
   const metrics = new LogMetrics(options.log);
+  options.addMetrics?.(metrics.registry);
   metrics.register(app);
   registerTileRoutes(app, options.log);
   registerRekorV1Routes(app, options.log, options.treeId, metrics, options.admission);

@@ -1,0 +1,90 @@
+// The sequencer's view of the PostgreSQL store: reads as usual, but every write is one
+// transaction that first locks the lease row and checks it is still this sequencer's epoch and
+// unexpired (a paused or partitioned old leader finds another epoch and writes nothing), then
+// compare-and-swaps the tree size, stores the batch, marks its pending rows sequenced and
+// notifies the front ends. Closing it leaves the shared pool open.
+
+import type { LogStorage, PublishedCheckpoint } from '../engine/storage.js';
+import type { AppendBatch } from '../../storage/packed-batch.js';
+import { PostgresLogStorage } from '../../storage/postgres/postgres.js';
+import type pg from 'pg';
+
+/** The channel front ends listen on: a new checkpoint (payload: its size). */
+export const CHECKPOINT_CHANNEL = 'sigstack_checkpoint';
+/** The channel the sequencer listens on: entries are pending. */
+export const PENDING_CHANNEL = 'sigstack_pending';
+
+export class FencedStorage implements LogStorage {
+  /** Set once a write found the lease gone: the sequencer steps down. */
+  fenced = false;
+  /** Called with each committed batch's commit time (metrics). */
+  onCommit: (ms: number, entries: number) => void = () => {};
+
+  constructor(
+    private readonly store: PostgresLogStorage,
+    readonly holder: string,
+    readonly epoch: number,
+  ) {}
+
+  private async fence(client: pg.ClientBase): Promise<boolean> {
+    const held = await client.query({
+      name: 'lease-fence',
+      text: 'SELECT 1 FROM sequencer_lease WHERE id = 1 AND holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() FOR SHARE',
+      values: [this.holder, this.epoch],
+    });
+    if (held.rowCount !== 1) this.fenced = true;
+    return !this.fenced;
+  }
+
+  async appendBatch(batch: AppendBatch): Promise<boolean> {
+    const started = performance.now();
+    const ok = await this.store.transaction(async (client) => {
+      if (!(await this.fence(client))) return false;
+      if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
+      await PostgresLogStorage.writeBatch(client, batch);
+      await client.query({
+        name: 'pending-sequenced',
+        text: `UPDATE pending p SET idx = u.idx, sequenced_at = clock_timestamp(), body = NULL, extra = NULL, index_keys = NULL
+               FROM unnest($1::bytea[], $2::bigint[]) AS u(leaf_hash, idx) WHERE p.leaf_hash = u.leaf_hash`,
+        values: [batch.entries.map((e) => e.leafHash), batch.entries.map((e) => e.index)],
+      });
+      await client.query({ name: 'notify-checkpoint', text: 'SELECT pg_notify($1, $2)', values: [CHECKPOINT_CHANNEL, String(batch.checkpoint.size)] });
+      return true;
+    });
+    if (ok) this.onCommit(performance.now() - started, batch.entries.length);
+    return ok;
+  }
+
+  async publishCheckpoint(previousSize: number, next: PublishedCheckpoint): Promise<boolean> {
+    return this.store.transaction(async (client) => (await this.fence(client)) && PostgresLogStorage.swapHead(client, previousSize, next));
+  }
+
+  entryCount() {
+    return this.store.entryCount();
+  }
+  readTile(level: number, index: number) {
+    return this.store.readTile(level, index);
+  }
+  readEntries(start: number, count: number) {
+    return this.store.readEntries(start, count);
+  }
+  findLeafHashes(hashes: Buffer[]) {
+    return this.store.findLeafHashes(hashes);
+  }
+  search(key: string) {
+    return this.store.search(key);
+  }
+  searchEntries(query: Parameters<LogStorage['searchEntries']>[0]) {
+    return this.store.searchEntries(query);
+  }
+  latestCheckpoint() {
+    return this.store.latestCheckpoint();
+  }
+  getMeta(key: string) {
+    return this.store.getMeta(key);
+  }
+  setMeta(key: string, value: string) {
+    return this.store.setMeta(key, value);
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,44 @@
+// `sigstack log info --postgres URL`: what a PostgreSQL log's database holds, read without
+// writing anything: origin, tree size, the sequencer lease (holder, epoch, time left) and the
+// pending entries.
+
+import pg from 'pg';
+import { ServiceError } from '../../errors.js';
+import { redactUrl } from '../../storage/postgres/postgres.js';
+import { SCHEMA_VERSION, schemaVersion } from '../../storage/postgres/schema.js';
+import { readLease } from './lease.js';
+
+export interface ClusterLogInfo {
+  origin: string | undefined;
+  treeSize: number;
+  schemaVersion: number;
+  sequencer: { holder: string; epoch: number; leaseRemainingMs: number } | undefined;
+  pending: number;
+}
+
+export async function clusterLogInfo(url: string): Promise<ClusterLogInfo> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: 'sigstack-info' });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new ServiceError(503, 'POSTGRES_UNREACHABLE', `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}; check the URL and that the server runs`);
+  }
+  try {
+    const version = await schemaVersion(client);
+    if (version === 0) throw new ServiceError(404, 'LOG_NOT_FOUND', `the database at ${redactUrl(url)} holds no sigstack log yet; start one with sigstack log serve --postgres URL --key KEY.pem --name ORIGIN`);
+    if (version > SCHEMA_VERSION) throw new ServiceError(500, 'POSTGRES_SCHEMA_TOO_NEW', `the database has log schema version ${version}, newer than this sigstack's ${SCHEMA_VERSION}: use a newer sigstack`);
+    const origin = (await client.query("SELECT value FROM meta WHERE key = 'name'")).rows[0]?.value as string | undefined;
+    const treeSize = Number((await client.query('SELECT size FROM log_head WHERE id = 1')).rows[0]?.size ?? 0);
+    let sequencer: ClusterLogInfo['sequencer'];
+    let pending = 0;
+    if (version >= 2) {
+      const lease = await readLease(client);
+      if (lease.holder !== '') sequencer = { holder: lease.holder, epoch: lease.epoch, leaseRemainingMs: Math.round(lease.remainingMs) };
+      pending = Number((await client.query('SELECT count(*) AS n FROM pending WHERE idx IS NULL')).rows[0].n);
+    }
+    return { origin, treeSize, schemaVersion: version, sequencer, pending };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,123 @@
+// The PostgreSQL schema of a log, versioned: each migration takes the database from one
+// version to the next, applied in order on start under a transaction-scoped advisory lock so
+// that front ends starting together migrate once. A database of a newer version is refused
+// (an older binary must not write a layout it does not know).
+
+import type pg from 'pg';
+import { ServiceError } from '../../errors.js';
+
+/** The version this build writes. */
+export const SCHEMA_VERSION = 2;
+
+/** Migration n (index n - 1) takes a database from version n - 1 to n. */
+const MIGRATIONS: string[] = [
+  `
+CREATE TABLE entries (
+  idx bigint PRIMARY KEY,
+  leaf_hash bytea NOT NULL UNIQUE,
+  body bytea NOT NULL,
+  integrated_time bigint NOT NULL,
+  kind text NOT NULL,
+  api_version text NOT NULL,
+  extra bytea
+);
+CREATE INDEX entries_by_time ON entries (integrated_time, idx);
+CREATE TABLE tiles (
+  level integer NOT NULL,
+  idx bigint NOT NULL,
+  hashes bytea NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+CREATE TABLE search_index (
+  key text COLLATE "C" NOT NULL,
+  idx bigint NOT NULL,
+  PRIMARY KEY (key, idx)
+);
+CREATE INDEX search_by_entry ON search_index (idx, key);
+CREATE TABLE search_reversed (
+  rkey text COLLATE "C" NOT NULL,
+  idx bigint NOT NULL,
+  PRIMARY KEY (rkey, idx)
+);
+-- The published tree size: one row, compare-and-swapped by every batch.
+CREATE TABLE log_head (
+  id integer PRIMARY KEY CHECK (id = 1),
+  size bigint NOT NULL
+);
+INSERT INTO log_head (id, size) VALUES (1, 0);
+-- Every published checkpoint, keyed by its size: a second root at one size cannot be stored.
+CREATE TABLE checkpoints (
+  size bigint PRIMARY KEY,
+  note text NOT NULL,
+  published_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE meta (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);
+`,
+  // 2: several front ends and one fenced sequencer (log/cluster).
+  `
+-- Entries admitted by any front end, waiting for the sequencer. The leaf hash is the claim: one
+-- submission per entry ever wins (others are duplicates); a sequenced row keeps its index (its
+-- body dropped) until it is old enough that the entries table answers for it alone.
+CREATE TABLE pending (
+  leaf_hash bytea PRIMARY KEY,
+  seq bigserial NOT NULL,
+  body bytea,
+  kind text NOT NULL,
+  api_version text NOT NULL,
+  extra bytea,
+  index_keys text[],
+  submitted_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  idx bigint,
+  sequenced_at timestamptz
+);
+CREATE INDEX pending_waiting ON pending (seq) WHERE idx IS NULL;
+CREATE INDEX pending_sequenced ON pending (sequenced_at) WHERE idx IS NOT NULL;
+-- Who sequences: a lease timed by the database clock; the epoch grows on every takeover and
+-- every sequencing transaction checks it (the fence).
+CREATE TABLE sequencer_lease (
+  id integer PRIMARY KEY CHECK (id = 1),
+  holder text NOT NULL,
+  epoch bigint NOT NULL,
+  expires_at timestamptz NOT NULL,
+  acquired_at timestamptz NOT NULL
+);
+INSERT INTO sequencer_lease (id, holder, epoch, expires_at, acquired_at) VALUES (1, '', 0, 'epoch', 'epoch');
+`,
+];
+
+/** Brings the database to SCHEMA_VERSION; refuses one that is newer. */
+export async function migrate(client: pg.ClientBase): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    // One migrator at a time across every process on this database.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('sigstack-schema'))");
+    await client.query('CREATE TABLE IF NOT EXISTS sigstack_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)');
+    const row = (await client.query<{ version: number }>('SELECT version FROM sigstack_schema WHERE id = 1')).rows[0];
+    const version = row?.version ?? 0;
+    if (version > SCHEMA_VERSION) {
+      throw new ServiceError(
+        500,
+        'POSTGRES_SCHEMA_TOO_NEW',
+        `the database has log schema version ${version}, newer than this sigstack's ${SCHEMA_VERSION}: run a sigstack at least as new as the one that migrated it`,
+      );
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]!);
+    if (version < SCHEMA_VERSION) {
+      await client.query('INSERT INTO sigstack_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version', [SCHEMA_VERSION]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/** The stored schema version without changing anything (0: none), for `log info`. */
+export async function schemaVersion(client: pg.ClientBase): Promise<number> {
+  const exists = (await client.query("SELECT to_regclass('sigstack_schema') IS NOT NULL AS e")).rows[0]?.e === true;
+  if (!exists) return 0;
+  return (await client.query<{ version: number }>('SELECT version FROM sigstack_schema WHERE id = 1')).rows[0]?.version ?? 0;
+}
