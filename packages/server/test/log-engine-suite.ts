@@ -123,4 +123,23 @@ export function engineSuite(driver: StorageDriver): void {
     await store.cleanup();
   });
 
+  test(`${driver.name}: an entry too big for an entry bundle (over 65,535 bytes) is refused with ENTRY_TOO_LARGE and stores nothing`, async () => {
+    const store = await driver.create();
+    const log = await TransparencyLog.open(await store.open(), new LogSigner('log.test', generateKeyPair('ed25519')));
+    try {
+      const tooBig = { ...entry(1), body: Buffer.alloc(0x10000, 0x20) };
+      await assert.rejects(log.append(tooBig), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ENTRY_TOO_LARGE');
+        assert.match(err.message, /at most 65535 bytes/);
+        return true;
+      });
+      assert.equal(log.checkpoint.size, 0);
+      const logged = await log.append({ ...entry(0), body: Buffer.alloc(0xffff, 0x20) });
+      assert.equal(logged.index, 0);
+      assert.equal((await log.entries(0, 1))[0]!.body.length, 0xffff);
+    } finally {
+      await log.close();
+      await store.cleanup();
+    }
+  });
 }

@@ -43,24 +43,3 @@ test('a batch packed for the writer thread unpacks to the same entries, tiles an
   const round = unpackBatch(structuredClone(packed, { transfer }));
   assert.deepEqual(round, batch);
 });
-
-test('an entry too big for an entry bundle (over 65,535 bytes) is refused with ENTRY_TOO_LARGE and stores nothing', async () => {
-  const dir = tempDir();
-  const log = await TransparencyLog.open(new SqliteLogStorage(join(dir, 'log.db')), new LogSigner('log.test', generateKeyPair('ed25519')), {});
-  try {
-    const largest = { ...entry(0), body: Buffer.alloc(0xffff, 0x20) };
-    const tooBig = { ...entry(1), body: Buffer.alloc(0x10000, 0x20) };
-    await assert.rejects(log.append(tooBig), (err: Error & { code?: string; statusCode?: number }) => {
-      assert.equal(err.code, 'ENTRY_TOO_LARGE');
-      assert.match(err.message, /at most 65535 bytes/);
-      return true;
-    });
-    assert.equal(log.checkpoint.size, 0);
-    const logged = await log.append(largest);
-    assert.equal(logged.index, 0);
-    assert.equal((await log.entries(0, 1))[0]!.body.length, 0xffff);
-  } finally {
-    await log.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
