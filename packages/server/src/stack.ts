@@ -230,10 +230,9 @@ interface TrustInputs {
 
 /** trusted_root.json (v0.2): the log, the CA, the CT log and the TSA, each trusted since the stack's first start. */
 export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
-  const validFor = { start: inputs.createdAt };
-  const [caLeafMost] = inputs.caChain;
-  const [tsaLeaf] = inputs.tsaChain;
-  const retired = inputs.retired;
+  // Without rotations nothing is retired and the current keys are trusted since the first start.
+  const since = inputs.createdAt;
+  const retired = inputs.retired ?? { cas: [], tsas: [], ctlogs: [], caStart: since, tsaStart: since, ctStart: since };
   const chainEntry = (chain: Buffer[], uri: string, range: { start: string; end?: string }) => ({
     subject: chain[0] ? subjectOf(chain[0]) : {},
     uri,
@@ -248,58 +247,19 @@ export function stackTrustedRoot(inputs: TrustInputs): Record<string, unknown> {
     logId: { keyId: logId.toString('base64') },
     operator: 'sigstack',
   });
-  if (retired) {
-    return {
-      mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
-      tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: inputs.createdAt }]).map((tlog) => ({
-        baseUrl: tlog.url,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: tlog.signer.spki.toString('base64'), keyDetails: tlog.signer.keyDetails, validFor: { start: tlog.start, ...(tlog.end ? { end: tlog.end } : {}) } },
-        logId: { keyId: tlog.signer.logId.toString('base64') },
-        operator: 'sigstack',
-      })),
-      certificateAuthorities: [...retired.cas.map((c) => chainEntry(c.chain, inputs.urls.ca, { start: c.start, end: c.end })), chainEntry(inputs.caChain, inputs.urls.ca, { start: retired.caStart })],
-      ctlogs: [...retired.ctlogs.map((k) => ctEntry(k.spki, k.logId, { start: k.start, end: k.end })), ctEntry(inputs.ctLog.spki, inputs.ctLog.logId, { start: retired.ctStart })],
-      timestampAuthorities: [...retired.tsas.map((c) => chainEntry(c.chain, inputs.urls.tsa, { start: c.start, end: c.end })), chainEntry(inputs.tsaChain, inputs.urls.tsa, { start: retired.tsaStart })],
-    };
-  }
   return {
     mediaType: TRUSTED_ROOT_V02_MEDIA_TYPE,
     // sigstore-js matches a checkpoint's signer name against the base URL: keep them the same.
-    tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: inputs.createdAt }]).map((tlog) => ({
+    tlogs: (inputs.tlogs ?? [{ url: inputs.logUrl ?? `http://${inputs.logName}`, signer: inputs.log, start: since }]).map((tlog) => ({
       baseUrl: tlog.url,
       hashAlgorithm: 'SHA2_256',
       publicKey: { rawBytes: tlog.signer.spki.toString('base64'), keyDetails: tlog.signer.keyDetails, validFor: { start: tlog.start, ...(tlog.end ? { end: tlog.end } : {}) } },
       logId: { keyId: tlog.signer.logId.toString('base64') },
       operator: 'sigstack',
     })),
-    certificateAuthorities: [
-      {
-        subject: caLeafMost ? subjectOf(caLeafMost) : {},
-        uri: inputs.urls.ca,
-        certChain: { certificates: inputs.caChain.map((der) => ({ rawBytes: der.toString('base64') })) },
-        validFor,
-        operator: 'sigstack',
-      },
-    ],
-    ctlogs: [
-      {
-        baseUrl: inputs.urls.origin,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: inputs.ctLog.spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
-        logId: { keyId: inputs.ctLog.logId.toString('base64') },
-        operator: 'sigstack',
-      },
-    ],
-    timestampAuthorities: [
-      {
-        subject: tsaLeaf ? subjectOf(tsaLeaf) : {},
-        uri: inputs.urls.tsa,
-        certChain: { certificates: inputs.tsaChain.map((der) => ({ rawBytes: der.toString('base64') })) },
-        validFor,
-        operator: 'sigstack',
-      },
-    ],
+    certificateAuthorities: [...retired.cas.map((c) => chainEntry(c.chain, inputs.urls.ca, { start: c.start, end: c.end })), chainEntry(inputs.caChain, inputs.urls.ca, { start: retired.caStart })],
+    ctlogs: [...retired.ctlogs.map((k) => ctEntry(k.spki, k.logId, { start: k.start, end: k.end })), ctEntry(inputs.ctLog.spki, inputs.ctLog.logId, { start: retired.ctStart })],
+    timestampAuthorities: [...retired.tsas.map((c) => chainEntry(c.chain, inputs.urls.tsa, { start: c.start, end: c.end })), chainEntry(inputs.tsaChain, inputs.urls.tsa, { start: retired.tsaStart })],
   };
 }
 
