@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describeError } from '../errors.js';
 import { parseVerifyArgs } from '../commands/verify.js';
-import { warmUp } from './warm-up.js';
+import { measureRate } from './warm-up.js';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
@@ -64,16 +64,10 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     return count;
   };
-  await warmUp(runFor);
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  const count = await runFor(seconds * 1000);
-  const elapsed = (performance.now() - start) / 1000;
-  // CPU time of every thread of this process (the pool's workers too): what a bundle costs,
-  // whatever else the machine is running.
-  const cpu = process.cpuUsage(cpuStart);
-  process.stdout.write(`cpu: ${Math.round(count / ((cpu.user + cpu.system) / 1e6))} bundles per CPU-second\n`);
-  process.stdout.write(`sigstore-js verify: ${Math.round(count / elapsed)} bundles/s\n`);
+  // CPU time counts every thread of this process (the pool's workers too).
+  const rate = await measureRate(runFor, seconds);
+  process.stdout.write(`cpu: ${rate.perCpuSecond} bundles per CPU-second\n`);
+  process.stdout.write(`sigstore-js verify: ${rate.perSecond} bundles/s\n`);
 }
 
 main().catch((err: unknown) => {
