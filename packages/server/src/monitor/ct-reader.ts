@@ -28,8 +28,8 @@ export class CtReader implements LogReader {
   ) {}
 
   async latest(): Promise<LatestHead> {
-    const text = JSON.stringify(await fetchJson<Sth>(`${this.base}/ct/v1/get-sth`));
-    const sth = JSON.parse(text) as Sth;
+    const sth = await fetchJson<Sth>(`${this.base}/ct/v1/get-sth`);
+    const text = JSON.stringify(sth); // the signed tree head as evidence
     if (!Number.isSafeInteger(sth.tree_size) || typeof sth.sha256_root_hash !== 'string' || typeof sth.tree_head_signature !== 'string') {
       throw new ServiceError(502, 'MONITOR_RESPONSE_INVALID', `${this.base}/ct/v1/get-sth is not a signed tree head`);
     }
