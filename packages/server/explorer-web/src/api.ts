@@ -1,26 +1,8 @@
 // The log's explorer API as the page calls it (same origin: the log serves the page).
 
-export interface SearchEntry {
-  index: number;
-  uuid: string;
-  entryId: string;
-  integratedTime: number;
-  kind: string;
-  apiVersion: string;
-  identities: string[];
-  digests: string[];
-  keyFingerprints: string[];
-}
+import type { SearchResponse } from '../../src/log/explorer/search-response.js';
 
-export interface SearchResponse {
-  query: string;
-  treeSize: number;
-  page: number;
-  pageSize: number;
-  count: number;
-  countIsLowerBound: boolean;
-  entries: SearchEntry[];
-}
+export type { SearchEntry, SearchResponse } from '../../src/log/explorer/search-response.js';
 
 export class ApiError extends Error {}
 

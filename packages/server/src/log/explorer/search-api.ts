@@ -9,6 +9,7 @@ import type { TransparencyLog } from '../engine/log.js';
 import type { EntryMatch, EntrySummary } from '../engine/storage.js';
 import { pkiFormat, type PkiFormatName } from '../pki/index.js';
 import { parseQuery, type ParsedQuery } from './query.js';
+import type { SearchResponse } from './search-response.js';
 
 export const PAGE_SIZE = 20;
 /** Counts stop here ("more than 10,000 entries"): counting is bounded work like everything else. */
@@ -22,25 +23,7 @@ export const PATTERN_COUNT_LIMIT = 1_000;
 const MAX_OFFSET = 100_000;
 const MAX_KEY_TEXT = 64 * 1024;
 
-export interface SearchResponse {
-  query: string;
-  treeSize: number;
-  page: number;
-  pageSize: number;
-  count: number;
-  countIsLowerBound: boolean;
-  entries: {
-    index: number;
-    uuid: string;
-    entryId: string;
-    integratedTime: number;
-    kind: string;
-    apiVersion: string;
-    identities: string[];
-    digests: string[];
-    keyFingerprints: string[];
-  }[];
-}
+export type { SearchEntry, SearchResponse } from './search-response.js';
 
 function positiveInteger(value: unknown, what: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
