@@ -158,9 +158,10 @@ export class TransparencyLog {
         new ServiceError(413, 'ENTRY_TOO_LARGE', `the entry's canonical body is ${entry.body.length} bytes; a tile log stores entries of at most ${MAX_BUNDLED_ENTRY_SIZE} bytes: log a digest-only entry (hashedrekord, or dsse with the envelope's hash) instead`),
       );
     }
-    if (this.remote) return this.remote.append(entry, entry.leafHash ?? leafHash(entry.body));
+    const hash = entry.leafHash ?? leafHash(entry.body);
+    if (this.remote) return this.remote.append(entry, hash);
     return new Promise((resolve, reject) => {
-      this.queue.push({ entry, leafHash: entry.leafHash ?? leafHash(entry.body), resolve, reject });
+      this.queue.push({ entry, leafHash: hash, resolve, reject });
       this.schedule();
     });
   }
