@@ -11,10 +11,11 @@ import { logRotateCommand } from './log-rotate.js';
 
 export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host H] [--key KEY.pem] [--key-type ed25519|ecdsa-p256] [--name N]
                         [--witness-policy POLICY] [--witness-fail-closed]
-       sigstack log serve --postgres URL --key KEY.pem --name ORIGIN [--port P] [--host H] [--lease-ms MS] [--no-sequencer]
-                        (any number of processes, each given the same key and origin, serve one log)
+       sigstack log serve --postgres URL --key KEY.pem --name ORIGIN [--schema S] [--port P] [--host H] [--lease-ms MS] [--no-sequencer]
+                        (any number of processes, each given the same key and origin, serve one log;
+                         --schema: the PostgreSQL schema holding it, so several logs share one database)
        sigstack log info --url U
-       sigstack log info --postgres URL
+       sigstack log info --postgres URL [--schema S]
        sigstack log get --url U (--index N | --uuid ID)
        sigstack log search --url U (--sha256 HEX | --artifact FILE | --email E | --public-key FILE [--pki-format x509|pgp|minisign|ssh])
        sigstack log proof --url U --first N [--last M]
@@ -55,7 +56,7 @@ function needUrl(values: Record<string, unknown>): string {
 
 /** `log serve --postgres URL`: one process (front end and sequencer candidate) of a PostgreSQL log. */
 async function servePostgres(args: string[]): Promise<number> {
-  const v = options(args, { postgres: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, name: { type: 'string' }, 'lease-ms': { type: 'string' }, 'no-sequencer': { type: 'boolean' } });
+  const v = options(args, { postgres: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, name: { type: 'string' }, schema: { type: 'string' }, 'lease-ms': { type: 'string' }, 'no-sequencer': { type: 'boolean' } });
   if (!v.key || !v.name) throw new CliError('USAGE', `--postgres needs --key KEY.pem and --name ORIGIN (the same for every process of the log)\n${LOG_USAGE}`);
   const { startClusterLogService } = await import('@sigstack/server');
   const service = await startClusterLogService({
@@ -66,6 +67,7 @@ async function servePostgres(args: string[]): Promise<number> {
     ...(v.host ? { host: v.host as string } : {}),
     ...(v['lease-ms'] ? { leaseMs: Number(v['lease-ms']) } : {}),
     ...(v['no-sequencer'] ? { sequence: false } : {}),
+    ...(v.schema ? { schema: v.schema as string } : {}),
     logger: { level: 'info' },
   });
   process.stderr.write(`sigstack log: serving ${v.name as string} from PostgreSQL at ${service.url} (Rekor v1 /api/v1, Rekor v2 /api/v2, tiles, /metrics, explorer /explorer/)\n`);
@@ -99,9 +101,9 @@ async function serve(args: string[]): Promise<number> {
 
 async function info(args: string[]): Promise<number> {
   if (args.some((a) => a === '--postgres' || a.startsWith('--postgres='))) {
-    const v = options(args, { postgres: { type: 'string' } });
+    const v = options(args, { postgres: { type: 'string' }, schema: { type: 'string' } });
     const { clusterLogInfo } = await import('@sigstack/server');
-    process.stdout.write(`${JSON.stringify(await clusterLogInfo(v.postgres as string), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await clusterLogInfo(v.postgres as string, v.schema as string | undefined), null, 2)}\n`);
     return 0;
   }
   const url = needUrl(options(args, { url: { type: 'string' } }));

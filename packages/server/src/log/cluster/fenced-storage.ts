@@ -9,7 +9,7 @@ import type { AppendBatch } from '../../storage/packed-batch.js';
 import { PostgresLogStorage } from '../../storage/postgres/postgres.js';
 import type pg from 'pg';
 
-/** The channel front ends listen on: a new checkpoint (payload: its size). */
+/** The channel front ends listen on: a new checkpoint (payload: its size); scoped per schema (PostgresLogStorage.channel). */
 export const CHECKPOINT_CHANNEL = 'sigstack_checkpoint';
 /** The channel the sequencer listens on: entries are pending. */
 export const PENDING_CHANNEL = 'sigstack_pending';
@@ -48,7 +48,7 @@ export class FencedStorage implements LogStorage {
                FROM unnest($1::bytea[], $2::bigint[]) AS u(leaf_hash, idx) WHERE p.leaf_hash = u.leaf_hash`,
         values: [batch.entries.map((e) => e.leafHash), batch.entries.map((e) => e.index)],
       });
-      await client.query({ name: 'notify-checkpoint', text: 'SELECT pg_notify($1, $2)', values: [CHECKPOINT_CHANNEL, String(batch.checkpoint.size)] });
+      await client.query({ name: 'notify-checkpoint', text: 'SELECT pg_notify($1, $2)', values: [this.store.channel(CHECKPOINT_CHANNEL), String(batch.checkpoint.size)] });
       return true;
     });
     if (ok) this.onCommit(performance.now() - started, batch.entries.length);

@@ -58,7 +58,7 @@ export class ClusterFrontEnd implements RemoteSequencing {
   /** LISTENs for new checkpoints on a connection of its own; reconnects when it drops. */
   private async listen(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.store.url, application_name: 'sigstack-listen' });
+    const client = new pg.Client(this.store.clientConfig('sigstack-listen'));
     client.on('error', () => {});
     client.on('end', () => {
       if (this.listener === client) this.listener = undefined;
@@ -67,7 +67,7 @@ export class ClusterFrontEnd implements RemoteSequencing {
     client.on('notification', () => void this.refresh());
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHECKPOINT_CHANNEL}`);
+      await client.query(`LISTEN ${this.store.channel(CHECKPOINT_CHANNEL)}`);
       this.listener = client;
     } catch (err) {
       await client.end().catch(() => {});

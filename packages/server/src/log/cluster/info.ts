@@ -4,7 +4,7 @@
 
 import pg from 'pg';
 import { ServiceError } from '../../errors.js';
-import { redactUrl } from '../../storage/postgres/postgres.js';
+import { checkSchemaName, connectionOptions, redactUrl } from '../../storage/postgres/postgres.js';
 import { SCHEMA_VERSION, schemaVersion } from '../../storage/postgres/schema.js';
 import { readLease } from './lease.js';
 
@@ -16,8 +16,11 @@ export interface ClusterLogInfo {
   pending: number;
 }
 
-export async function clusterLogInfo(url: string): Promise<ClusterLogInfo> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: 'sigstack-info' });
+/** `schema`: the log's PostgreSQL schema when the database holds several logs (default: the default one). */
+export async function clusterLogInfo(url: string, schema?: string): Promise<ClusterLogInfo> {
+  if (schema !== undefined) checkSchemaName(schema);
+  const options = connectionOptions(schema);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: 'sigstack-info', ...(options ? { options } : {}) });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -26,7 +29,7 @@ export async function clusterLogInfo(url: string): Promise<ClusterLogInfo> {
   }
   try {
     const version = await schemaVersion(client);
-    if (version === 0) throw new ServiceError(404, 'LOG_NOT_FOUND', `the database at ${redactUrl(url)} holds no sigstack log yet; start one with sigstack log serve --postgres URL --key KEY.pem --name ORIGIN`);
+    if (version === 0) throw new ServiceError(404, 'LOG_NOT_FOUND', `the database at ${redactUrl(url)} holds no sigstack log yet${schema ? ` in schema ${schema}` : ''}; start one with sigstack log serve --postgres URL --key KEY.pem --name ORIGIN`);
     if (version > SCHEMA_VERSION) throw new ServiceError(500, 'POSTGRES_SCHEMA_TOO_NEW', `the database has log schema version ${version}, newer than this sigstack's ${SCHEMA_VERSION}: use a newer sigstack`);
     const origin = (await client.query("SELECT value FROM meta WHERE key = 'name'")).rows[0]?.value as string | undefined;
     const treeSize = Number((await client.query('SELECT size FROM log_head WHERE id = 1')).rows[0]?.size ?? 0);

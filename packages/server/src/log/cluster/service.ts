@@ -39,6 +39,8 @@ export interface ClusterLogOptions extends LogOptions {
   sequence?: boolean;
   /** Connections per process (default 8). */
   maxConnections?: number;
+  /** The PostgreSQL schema holding this log, when the database holds several (default: the default schema). */
+  schema?: string;
 }
 
 export interface ClusterLogService extends LogService {
@@ -71,7 +73,7 @@ async function publishEmptyCheckpoint(store: PostgresLogStorage, signer: LogSign
 export async function startClusterLogService(options: ClusterLogOptions): Promise<ClusterLogService> {
   const key = loadPrivateKeyPem(options.keyPath);
   const signer = new LogSigner(options.name, key);
-  const store = await PostgresLogStorage.open(options.postgres, { maxConnections: options.maxConnections ?? 8, applicationName: `sigstack-log:${process.pid}`, idleInTransactionTimeoutMs: Math.min(2000, options.leaseMs ?? 2000) });
+  const store = await PostgresLogStorage.open(options.postgres, { maxConnections: options.maxConnections ?? 8, applicationName: `sigstack-log:${process.pid}`, idleInTransactionTimeoutMs: Math.min(2000, options.leaseMs ?? 2000), ...(options.schema ? { schema: options.schema } : {}) });
   let admission: AdmissionPool | undefined;
   try {
     await claimIdentity(store, options.name, signer);

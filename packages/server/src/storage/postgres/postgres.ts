@@ -27,6 +27,33 @@ export interface PostgresOptions {
    * paused process (SIGSTOP, a long GC, a partition) cannot keep holding the lease row's lock.
    */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * The PostgreSQL schema (namespace) holding this log's tables, created if missing, so that
+   * several logs (the transparency log, the CT log, rotated shards) share one database. Every
+   * connection's search_path is set to it; the migration lock and the notification channels are
+   * scoped to it. Default: none (the tables in the database's default schema, as before).
+   */
+  schema?: string;
+}
+
+/** A schema name this driver accepts: lower-case letters, digits and _, at most 40 (channel names derive from it). */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
+
+export function checkSchemaName(schema: string): void {
+  if (!SCHEMA_NAME.test(schema) || schema.startsWith('pg_')) {
+    throw new ServiceError(400, 'POSTGRES_SCHEMA_NAME_INVALID', `"${schema}" is not a usable schema name: use lower-case letters, digits and _ (at most 40, not starting with a digit or pg_)`);
+  }
+}
+
+/** The connection settings every connection of a log's store carries (search_path when it has a schema). */
+export function connectionOptions(schema: string | undefined, idleInTransactionTimeoutMs?: number): string {
+  const settings = [...(idleInTransactionTimeoutMs !== undefined ? [`-c idle_in_transaction_session_timeout=${idleInTransactionTimeoutMs}`] : []), ...(schema ? [`-c search_path=${schema}`] : [])];
+  return settings.join(' ');
+}
+
+/** A notification channel of the log in `schema` (the plain name for the default schema). */
+export function channelName(base: string, schema: string | undefined): string {
+  return schema ? `${base}__${schema}` : base;
 }
 
 /** Whether an error means the database could not be reached (rather than a refused statement). */
@@ -58,16 +85,30 @@ export class PostgresLogStorage implements LogStorage {
   private constructor(
     readonly pool: pg.Pool,
     readonly url: string,
+    /** The log's schema (undefined: the database's default one). */
+    readonly schema?: string,
   ) {}
+
+  /** Settings for a connection of its own to this log (e.g. a LISTEN one): the same search_path. */
+  clientConfig(applicationName: string): pg.ClientConfig {
+    const options = connectionOptions(this.schema);
+    return { connectionString: this.url, application_name: applicationName, ...(options ? { options } : {}) };
+  }
+
+  /** This log's notification channel named `base` (scoped to its schema). */
+  channel(base: string): string {
+    return channelName(base, this.schema);
+  }
 
   /** Connects, creates or migrates the schema; a clear error when unreachable or too new. */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresLogStorage> {
+    if (options.schema !== undefined) checkSchemaName(options.schema);
     const pool = new pg.Pool({
       connectionString: url,
       max: options.maxConnections ?? 8,
       connectionTimeoutMillis: 5000,
       application_name: options.applicationName ?? 'sigstack',
-      options: `-c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? 2000}`,
+      options: connectionOptions(options.schema, options.idleInTransactionTimeoutMs ?? 2000),
       types,
     });
     // A dropped idle connection must not crash the process; the next query gets a fresh one.
@@ -80,14 +121,14 @@ export class PostgresLogStorage implements LogStorage {
       throw new ServiceError(503, 'POSTGRES_UNREACHABLE', `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}; check the URL and that the server runs`, { cause: err });
     }
     try {
-      await migrate(client);
+      await migrate(client, options.schema);
     } catch (err) {
       client.release();
       await pool.end().catch(() => {});
       throw err;
     } 
     client.release();
-    return new PostgresLogStorage(pool, url);
+    return new PostgresLogStorage(pool, url, options.schema);
   }
 
   private query(name: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {

@@ -89,11 +89,13 @@ INSERT INTO sequencer_lease (id, holder, epoch, expires_at, acquired_at) VALUES 
 ];
 
 /** Brings the database to SCHEMA_VERSION; refuses one that is newer. */
-export async function migrate(client: pg.ClientBase): Promise<void> {
+export async function migrate(client: pg.ClientBase, schema?: string): Promise<void> {
   await client.query('BEGIN');
   try {
-    // One migrator at a time across every process on this database.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('sigstack-schema'))");
+    // One migrator at a time across every process of this log (its schema) on this database.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [schema ? `sigstack-schema:${schema}` : 'sigstack-schema']);
+    // The connection's search_path names the schema already; it takes effect once it exists.
+    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query('CREATE TABLE IF NOT EXISTS sigstack_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)');
     const row = (await client.query<{ version: number }>('SELECT version FROM sigstack_schema WHERE id = 1')).rows[0];
     const version = row?.version ?? 0;
