@@ -30,6 +30,12 @@ export interface CtLogOptions {
   roots: X509[];
   /** Most entries one get-entries call returns (default 256). */
   maxGetEntries?: number;
+  /**
+   * Where several processes serve one log: claims the SCT timestamp of a new entry by its
+   * identity, returning the one claimed first (so a chain sent to two processes at once becomes
+   * the same leaf, logged once). Default: this process's clock.
+   */
+  claimTimestamp?: (identity: Buffer, proposed: bigint) => Promise<bigint>;
 }
 
 export interface SignedTreeHead {
@@ -68,9 +74,11 @@ export class CtLog implements CtSubmitter {
   /** Submissions of one entry in flight, so concurrent duplicates share one leaf and timestamp. */
   private readonly inflight = new Map<string, Promise<SignedCertificateTimestamp>>();
   private sth: SignedTreeHead | undefined;
+  private readonly claimTimestamp: ((identity: Buffer, proposed: bigint) => Promise<bigint>) | undefined;
 
   constructor(options: CtLogOptions) {
     this.log = options.log;
+    this.claimTimestamp = options.claimTimestamp;
     this.privateKey = options.privateKey;
     if (options.privateKey.asymmetricKeyType !== 'ec' || options.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
       throw new ServiceError(500, 'CT_KEY_INVALID', 'the CT log key must be an ECDSA P-256 key, as RFC 6962 logs use');
@@ -121,7 +129,9 @@ export class CtLog implements CtSubmitter {
     const existing = await this.findLogged(identity);
     if (existing) return this.signSct(existing.timestamp, validated.entry, existing.extensions);
 
-    const leaf: MerkleTreeLeaf = { timestamp: BigInt(Date.now()), entry: validated.entry, extensions: EMPTY };
+    const now = BigInt(Date.now());
+    const timestamp = this.claimTimestamp ? await this.claimTimestamp(identity, now) : now;
+    const leaf: MerkleTreeLeaf = { timestamp, entry: validated.entry, extensions: EMPTY };
     const body = encodeMerkleTreeLeaf(leaf);
     const chain = validated.path.map((c) => c.x509.der);
     const extraData = validated.entry.type === 'precert_entry' ? encodePrecertChainEntry(validated.leaf.x509.der, chain) : encodeX509ChainEntry(chain);

@@ -8,3 +8,4 @@ export * from './ct-log.js';
 export * from './client.js';
 export * from './http.js';
 export * from './service.js';
+export * from './cluster-service.js';

@@ -47,7 +47,7 @@ export interface CtLogService {
   close(): Promise<void>;
 }
 
-function rootsFrom(options: CtLogServiceOptions): X509[] {
+export function rootsFrom(options: Pick<CtLogServiceOptions, 'roots' | 'rootsPem'>): X509[] {
   const roots = [...(options.roots ?? [])];
   if (options.rootsPem !== undefined) {
     try {
