@@ -42,6 +42,10 @@ import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogSh
 import { shardedLogHandler } from './log/shards-http.js';
 import { DEFAULT_LOG_KEY_LABEL, openShardKey, type Pkcs11LogKeys } from './log/shard-keys.js';
 import { currentStart, retiredChains, retiredCtKeys, retiredRoots, type RetiredChain, type RetiredKey, type RetiredState } from './production/key-rotation.js';
+import { PostgresLogStorage } from './storage/postgres/postgres.js';
+import { openClusterEngine } from './log/cluster/engine.js';
+import { openClusterCtLog } from './ctlog/cluster-service.js';
+import { assertShardsCurrent, ctlogSchema, openShardStore } from './log/shards-postgres.js';
 
 export interface StackOptions {
   /** Data directory (created): every key, both logs' databases, the trust files (default ./.sigstack). */
@@ -89,6 +93,14 @@ export interface StackOptions {
   tsaChainPath?: string;
   /** The log signs with keys on a PKCS#11 token (ECDSA P-256): this token; a fresh log takes the key labelled `keyLabel` (default PKCS11LOG). */
   pkcs11Log?: Pkcs11LogKeys;
+  /**
+   * The transparency log (each shard) and the CT log in this PostgreSQL database, a schema each
+   * (log/shards-postgres.ts), served as cluster front ends with a sequencer candidate: several
+   * stacks given the same key material (the same --dir, or a copy) serve the same logs.
+   */
+  postgres?: string;
+  /** The PostgreSQL logs' sequencer lease (default 2000 ms): a crashed sequencer is replaced within about this. */
+  postgresLeaseMs?: number;
 }
 
 /** A log shard as the stack serves it (the last is active; the others are frozen). */
@@ -176,6 +188,8 @@ interface StackState {
   logShards?: ShardRecord[];
   /** CA, TSA and CT log keys retired by rotation (see production/key-rotation.ts). */
   retired?: RetiredState;
+  /** 'postgres': the logs live in the database given by --postgres (set at its first start with it). */
+  logStore?: 'postgres';
 }
 
 function hostForUrl(host: string): string {
@@ -187,12 +201,31 @@ function readState(path: string): StackState | undefined {
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as Partial<StackState>;
     if (typeof state.createdAt === 'string' && !Number.isNaN(Date.parse(state.createdAt))) {
-      return { createdAt: state.createdAt, ...(Array.isArray(state.logShards) ? { logShards: state.logShards } : {}), ...(state.retired && typeof state.retired === 'object' ? { retired: state.retired } : {}) };
+      return { createdAt: state.createdAt, ...(Array.isArray(state.logShards) ? { logShards: state.logShards } : {}), ...(state.retired && typeof state.retired === 'object' ? { retired: state.retired } : {}), ...(state.logStore === 'postgres' ? { logStore: 'postgres' as const } : {}) };
     }
   } catch {
     // fall through
   }
   throw new ServiceError(500, 'STACK_STATE_INVALID', `${path} is not a sigstack state file ({"createdAt": "<ISO time>"}); fix or remove it`);
+}
+
+/**
+ * Marks the stack's logs as living in PostgreSQL (its first start with --postgres), so a start
+ * without it is refused rather than opening empty SQLite logs; refuses a stack whose logs are
+ * already in SQLite files, and witnessing, which cluster logs do not do yet.
+ */
+function claimPostgresStore(dir: string, statePath: string, state: StackState, options: StackOptions): StackState {
+  if (options.witnessPolicy !== undefined) {
+    throw new ServiceError(400, 'WITNESS_POSTGRES_UNSUPPORTED', '--witness-policy is not supported with --postgres yet (the logs of a PostgreSQL stack are not witnessed): start without one of them');
+  }
+  if (state.logStore === 'postgres') return state;
+  const sqlite = [join(dir, STACK_FILES.log, 'log.db'), join(dir, STACK_FILES.ctlog, 'ctlog.db')].filter((path) => existsSync(path));
+  if (sqlite.length > 0) {
+    throw new ServiceError(500, 'LOG_STORE_CONFLICT', `the stack in ${dir} keeps its logs in SQLite files (${sqlite.join(', ')}); moving them into PostgreSQL is not supported: start it without --postgres, or use a new --dir with --postgres`);
+  }
+  const next: StackState = { ...state, logStore: 'postgres' };
+  writeFileSync(statePath, json(next), { mode: 0o644 });
+  return next;
 }
 
 /** Writes `text` to `path` unless it already holds exactly that (keeps the file and its time). */
@@ -338,8 +371,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     state = { createdAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z') };
     writeFileSync(statePath, json(state), { mode: 0o644 });
   }
+  if (options.postgres !== undefined) {
+    state = claimPostgresStore(dir, statePath, state, options);
+  } else if (state.logStore === 'postgres') {
+    throw new ServiceError(500, 'STACK_NEEDS_POSTGRES', `the logs of the stack in ${dir} live in PostgreSQL: start it with --postgres URL (the database it was first started with)`);
+  }
   if (options.rotateLog) {
-    await rotateLogShard(dir, new Date(), options.keyPassword);
+    await rotateLogShard(dir, new Date(), options.keyPassword, undefined, options.postgres);
     state = readState(statePath)!;
   }
   const createdAt = state.createdAt;
@@ -391,7 +429,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // The transparency log: Rekor v1 + v2 and tiles over one engine; named after host:port at first start.
     const logDir = join(dir, STACK_FILES.log);
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
-    const logStorage = new SqliteLogStorage(join(logDir, 'log.db'));
+    const logStorage = options.postgres !== undefined ? await openShardStore(options.postgres, shardRecords[0]!) : new SqliteLogStorage(join(logDir, 'log.db'));
     let logStorageOwned = true;
     closers.push(async () => {
       if (logStorageOwned) await logStorage.close();
@@ -410,16 +448,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       throw new ServiceError(500, 'LOG_KEY_CONFLICT', `the active log shard signs with a key file, not on the token: rotate it onto a token key (sigstack log rotate --dir ${dir} --pkcs11-key-label LABEL)`);
     }
     if (!firstKeyLabel) await assertKeyPresent(join(logDir, 'log-key.pem'), logStorage, 'the transparency log');
+    if (logStorage instanceof PostgresLogStorage) await assertShardsCurrent(logStorage, shardRecords, dir);
     const firstKey = await openShardKey(logDir, firstKeyLabel, options.pkcs11Log, options.keyPassword);
     closers.push(async () => firstKey.close());
     const logKey = firstKey.key;
     let treeId = await logStorage.getMeta('treeId');
     if (!treeId) {
       treeId = randomBytes(8).toString('hex');
-      await logStorage.setMeta('treeId', treeId);
+      // Processes of a PostgreSQL stack starting together agree on one (the first claim).
+      if (logStorage instanceof PostgresLogStorage) treeId = await logStorage.claimMeta('treeId', treeId);
+      else await logStorage.setMeta('treeId', treeId);
     }
     const storedName = await logStorage.getMeta('name');
-    const logName = storedName ?? publicUrl?.name ?? `${hostForUrl(host)}:${port}`;
+    let logName = storedName ?? publicUrl?.name ?? `${hostForUrl(host)}:${port}`;
+    if (logStorage instanceof PostgresLogStorage) logName = await logStorage.claimMeta('name', logName);
     if (production && storedName !== undefined && storedName !== publicUrl!.name) {
       throw new ServiceError(
         500,
@@ -427,24 +469,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         `the transparency log in ${logDir} is named ${storedName} (its checkpoint origin, fixed at its first start), not ${publicUrl!.name} as --public-url ${publicUrl!.base} says: start with --public-url matching it, or use a new --dir`,
       );
     }
-    await logStorage.setMeta('name', logName);
+    if (!(logStorage instanceof PostgresLogStorage)) await logStorage.setMeta('name', logName);
     const logUrl = `${publicUrl?.scheme ?? (options.tls ? 'https' : 'http')}://${logName}`;
     if (!production && logUrl !== origin) {
       warn(`the transparency log is named ${logName} (where it first ran) but now serves at ${origin}: trusted_root.json keeps naming http://${logName}, so that checkpoints verify; run on that address to keep one URL for both`);
     }
-    const log = await TransparencyLog.open(logStorage, new LogSigner(logName, logKey), options.logOptions ?? {});
+    // On PostgreSQL: a cluster front end of the shard, with a sequencer candidate while it is active.
+    const logEngine =
+      logStorage instanceof PostgresLogStorage
+        ? await openClusterEngine(logStorage, new LogSigner(logName, logKey), { ...(options.logOptions ?? {}), ...(options.postgresLeaseMs ? { leaseMs: options.postgresLeaseMs } : {}), sequence: !shardRecords[0]!.end })
+        : undefined;
+    const log = logEngine?.log ?? (await TransparencyLog.open(logStorage, new LogSigner(logName, logKey), options.logOptions ?? {}));
     logStorageOwned = false;
-    closers.push(() => log.close());
+    closers.push(() => (logEngine ? logEngine.close() : log.close()));
     const admission = new AdmissionPool(options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), log.signer);
     closers.push(() => admission.close());
-    const logApp = buildLogApp({ log, treeId, admission, logger });
+    const logApp = buildLogApp({ log, treeId, admission, logger, ...(logEngine ? { addMetrics: (registry) => logEngine.metrics.forEach((m) => registry.registerMetric(m)) } : {}) });
     closers.push(() => logApp.close());
 
     // Shards made by rotation (log/shards.ts): all but the last are frozen; the last takes entries.
     const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
     const extraShards = [];
     for (const record of shardRecords.slice(1)) {
-      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}) });
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}), ...(options.postgres !== undefined ? { postgres: options.postgres } : {}), ...(options.postgresLeaseMs ? { leaseMs: options.postgresLeaseMs } : {}) });
       closers.push(() => shard.close());
       extraShards.push(shard);
     }
@@ -485,7 +532,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // The CT log (RFC 6962 under /ct/v1), on its own engine and database.
     const ctDir = join(dir, STACK_FILES.ctlog);
     mkdirSync(ctDir, { recursive: true, mode: 0o700 });
-    const ctStorage = new SqliteLogStorage(join(ctDir, 'ctlog.db'));
+    const ctStorage = options.postgres !== undefined
+      ? await PostgresLogStorage.open(options.postgres, { schema: ctlogSchema(state.retired?.ctlog?.length ?? 0), applicationName: `sigstack-up:${process.pid}` })
+      : new SqliteLogStorage(join(ctDir, 'ctlog.db'));
     await assertKeyPresent(join(ctDir, 'ctlog-key.pem'), ctStorage, 'the CT log').catch(async (err) => {
       await ctStorage.close();
       throw err;
@@ -495,14 +544,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(async () => {
       if (ctStorageOwned) await ctStorage.close();
     });
-    const ctName = (await ctStorage.getMeta('name')) ?? (publicUrl ? `${publicUrl.name}/ct` : 'sigstack-ctlog');
-    await ctStorage.setMeta('name', ctName);
-    const ctEngine = await TransparencyLog.open(ctStorage, new LogSigner(ctName, ctKey));
-    ctStorageOwned = false;
-    closers.push(() => ctEngine.close());
+    let ctName = (await ctStorage.getMeta('name')) ?? (publicUrl ? `${publicUrl.name}/ct` : 'sigstack-ctlog');
+    if (ctStorage instanceof PostgresLogStorage) ctName = await ctStorage.claimMeta('name', ctName);
+    else await ctStorage.setMeta('name', ctName);
     const retiredCas = retiredChains(dir, state, 'ca');
     const oldRoots = retiredRoots(retiredCas).filter((root) => !root.der.equals(caRoot.der));
-    const ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [caRoot, ...oldRoots] });
+    let ctLog: CtLog;
+    if (ctStorage instanceof PostgresLogStorage) {
+      // On PostgreSQL: a cluster front end of the CT log, with a sequencer candidate.
+      ctStorageOwned = false;
+      const cluster = await openClusterCtLog(ctStorage, { key: ctKey, name: ctName, roots: [caRoot, ...oldRoots], ...(options.postgresLeaseMs ? { leaseMs: options.postgresLeaseMs } : {}) });
+      closers.push(() => cluster.engine.close());
+      ctLog = cluster.ctLog;
+    } else {
+      const ctEngine = await TransparencyLog.open(ctStorage, new LogSigner(ctName, ctKey));
+      ctStorageOwned = false;
+      closers.push(() => ctEngine.close());
+      ctLog = new CtLog({ log: ctEngine, privateKey: ctKey.privateKey, roots: [caRoot, ...oldRoots] });
+    }
     const ctApp = buildCtApp({ ctLog, logger });
     closers.push(() => ctApp.close());
 

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseBundle, parseSigningConfig, parseTrustedRoot } from '@sigstack/core';
 import { TrustMaterial, Verifier } from '@sigstack/verify';
 import { startStack, TUF_TARGETS, type Stack } from '../src/stack.js';
+import { storeOptions, storeArgs } from './stack-store.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -36,7 +37,7 @@ let port: number;
 const bundles: { what: string; bundle: Record<string, unknown> }[] = [];
 
 before(async () => {
-  stack = await startStack({ dir: stackDir, port: 0, admissionWorkers: 0, warn: () => {} });
+  stack = await startStack({ ...storeOptions(), dir: stackDir, port: 0, admissionWorkers: 0, warn: () => {} });
   port = Number(new URL(stack.urls.origin).port);
   mkdirSync(join(tufCache, 'targets'), { recursive: true });
   copyFileSync(stack.files.tufRoot, join(tufCache, 'root.json'));
@@ -102,16 +103,16 @@ test('rotation refuses a running stack; after it the stack serves both shards wi
   const firstSize = stack.log.checkpoint.size;
   assert.equal(firstSize, 3);
 
-  const busy = await run(['log', 'rotate', '--dir', stackDir]);
+  const busy = await run(['log', 'rotate', '--dir', stackDir, ...storeArgs()]);
   assert.notEqual(busy.code, 0);
   assert.match(busy.stderr, /STACK_RUNNING/);
   await stack.close();
   await new Promise((r) => setTimeout(r, 1000)); // the new shard starts a second after the old one's start
-  const rotated = await run(['log', 'rotate', '--dir', stackDir]);
+  const rotated = await run(['log', 'rotate', '--dir', stackDir, ...storeArgs()]);
   assert.equal(rotated.code, 0, rotated.stderr);
   assert.match(rotated.stdout, new RegExp(`active: ${firstName.replace(/\./g, '\\.')}/log2`));
 
-  stack = await startStack({ dir: stackDir, port, admissionWorkers: 0, warn: () => {} });
+  stack = await startStack({ ...storeOptions(), dir: stackDir, port, admissionWorkers: 0, warn: () => {} });
   assert.equal(stack.logShards.length, 2);
   assert.equal(stack.logName, `${firstName}/log2`);
   assert.equal(stack.urls.rekor, `http://${firstName}/log2`);
@@ -204,7 +205,7 @@ test('ca rotate --root, tsa rotate and ctlog rotate: old and new bundles verify 
   const again = await run(['ctlog', 'rotate', '--dir', stackDir]);
   assert.match(again.stderr, /ROTATION_TOO_SOON|KEY_NOT_FOUND/, 'nothing to rotate before the stack made a new key');
 
-  stack = await startStack({ dir: stackDir, port, admissionWorkers: 0, warn: () => {} });
+  stack = await startStack({ ...storeOptions(), dir: stackDir, port, admissionWorkers: 0, warn: () => {} });
   const { root } = await tufTrustedRoot();
   assert.deepEqual(root, readJson(stack.files.trustedRoot));
   const r = root as any;

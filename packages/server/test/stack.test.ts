@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { INTOTO_PAYLOAD_TYPE, parseBundle, parseSigningConfig, parseTrustedRoot, TRUSTED_ROOT_V02_MEDIA_TYPE, SIGNING_CONFIG_V02_MEDIA_TYPE } from '@sigstack/core';
 import { TrustMaterial, Verifier } from '@sigstack/verify';
 import { startStack, TUF_TARGETS, type Stack } from '../src/stack.js';
+import { storeOptions } from './stack-store.js';
 
 const require = createRequire(import.meta.url);
 const sigstoreVerify = require('@sigstore/verify');
@@ -68,7 +69,7 @@ interface Signed {
 const signed: Signed[] = [];
 
 before(async () => {
-  stack = await startStack({ dir: stackDir, port: 0, admissionWorkers: 0, warn: () => {} });
+  stack = await startStack({ ...storeOptions(), dir: stackDir, port: 0, admissionWorkers: 0, warn: () => {} });
   port = Number(new URL(stack.urls.origin).port);
   signing = (await import(SIGN_PACKAGE)) as SignModule;
 });
@@ -215,7 +216,7 @@ test('a restart keeps the logs and the trust: every bundle still verifies, with 
   assert.ok(sizeBefore >= 4 && ctSizeBefore >= 1);
   await stack.close();
 
-  stack = await startStack({ dir: stackDir, port, admissionWorkers: 0, warn: (message) => assert.fail(`unexpected warning: ${message}`) });
+  stack = await startStack({ ...storeOptions(), dir: stackDir, port, admissionWorkers: 0, warn: (message) => assert.fail(`unexpected warning: ${message}`) });
   assert.equal(stack.created, false);
   assert.ok(readFileSync(stack.files.trustedRoot).equals(rootBefore), 'trusted_root.json is byte-identical');
   assert.ok(readFileSync(stack.files.signingConfig).equals(configBefore), 'signing_config.json is byte-identical');

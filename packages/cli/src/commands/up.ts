@@ -14,6 +14,7 @@ export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR] [
        sigstack up --public-url https://sigstore.example.com --oidc-config ISSUERS.yaml [--dev-issuer]
                    [--tls-cert CERT.pem --tls-key KEY.pem] [--trust-proxy] [--rate-limit N] [--dir D] [--port P] [--bind ADDR]
        sigstack up ... --rotate-log      freeze the active log shard and start a new one first (sigstack log rotate)
+       sigstack up ... --postgres URL    the transparency log and the CT log in PostgreSQL (a schema each)
        sigstack up ... --pkcs11-module LIB.so [--pkcs11-token T] [--ca-chain CHAIN.pem [--ca-key-label L]] [--pkcs11-tsa [--tsa-key-label L] [--tsa-chain CHAIN.pem]] [--pkcs11-log [--log-key-label L]]
 
   Runs the whole sigstack in one process on one port: the transparency log (Rekor v1 and v2 APIs,
@@ -38,7 +39,13 @@ export const UP_USAGE = `usage: sigstack up [--dir D] [--port P] [--bind ADDR] [
   key on it (label --tsa-key-label, default PKCS11TSA), certified by --tsa-chain or by the stack's
   own TSA root. --pkcs11-log: the transparency log signs with an ECDSA P-256 token key (a new
   log: label --log-key-label, default PKCS11LOG; a log signing with a file key moves to the token
-  by rotation: sigstack log rotate --pkcs11-key-label L). The CT log's key stays in a file.`;
+  by rotation: sigstack log rotate --pkcs11-key-label L). The CT log's key stays in a file.
+
+  PostgreSQL (--postgres postgres://user:password@host:port/db): the transparency log (each shard)
+  and the CT log live in the database, schemas sigstack_log[_N] and sigstack_ctlog, instead of the
+  SQLite files in D; keys stay in D (or on the token). Any number of \`up --postgres\` processes
+  given the same key material (the same D, or a copy of it) serve the same logs: each is a full
+  front end, one of them sequences, and another takes over within seconds when it dies.`;
 
 /** The stack module of @sigstack/server (loaded only by this command). */
 async function stackModule(): Promise<typeof import('@sigstack/server')['stack']> {
@@ -140,6 +147,7 @@ export async function upCommand(args: string[]): Promise<number> {
         'rotate-log': { type: 'boolean' },
         'witness-policy': { type: 'string' },
         'witness-fail-closed': { type: 'boolean' },
+        postgres: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -165,6 +173,7 @@ export async function upCommand(args: string[]): Promise<number> {
     ...production,
     ...(values['witness-policy'] ? { witnessPolicy: values['witness-policy'] } : {}),
     ...(values['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
+    ...(values.postgres !== undefined ? { postgres: values.postgres } : {}),
     logger: { level: 'error', stream: process.stderr },
     warn: (message) => process.stderr.write(`sigstack up: warning: ${message}\n`),
   }).catch((err: unknown) => {

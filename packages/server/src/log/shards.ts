@@ -15,6 +15,7 @@ import { TransparencyLog, type LogOptions } from './engine/log.js';
 import { LogSigner } from './engine/log-signer.js';
 import { buildLogApp } from './http/app.js';
 import { openShardKey, type Pkcs11LogKeys, type ShardKey } from './shard-keys.js';
+import { assertShardNotServed, assertShardsCurrent, openClusterShard, openShardStore, recordShards, shardSchema } from './shards-postgres.js';
 
 /** One shard as the state file records it. */
 export interface ShardRecord {
@@ -97,31 +98,54 @@ export interface RotationResult {
  * Freezes the active shard and creates the next one (key, tree ID and name), recorded in the
  * stack's state. The stack must be stopped; its next start serves both and rewrites the trust files.
  */
-export async function rotateLogShard(stackDir: string, now = new Date(), keyPassword?: string, keyLabel?: string): Promise<RotationResult> {
+export async function rotateLogShard(stackDir: string, now = new Date(), keyPassword?: string, keyLabel?: string, postgres?: string): Promise<RotationResult> {
   assertStackStopped(stackDir, 'rotating the log');
   const state = readStateJson(stackDir);
+  if ((state.logStore === 'postgres') !== (postgres !== undefined)) {
+    throw new ServiceError(400, postgres ? 'STACK_NOT_POSTGRES' : 'STACK_NEEDS_POSTGRES', postgres ? `the logs of the stack in ${stackDir} are SQLite files, not in PostgreSQL: rotate without --postgres` : `the logs of the stack in ${stackDir} live in PostgreSQL: give --postgres URL (the database the stack runs on)`);
+  }
   const shards = shardsOf(state).map((s) => ({ ...s }));
   const current = shards[shards.length - 1]!;
   const at = new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
   if (Date.parse(at) <= Date.parse(current.start)) throw new ServiceError(409, 'ROTATION_TOO_SOON', `the active log shard started at ${current.start}; rotate again a second later`);
 
-  const firstDb = join(stackDir, shards[0]!.dir, 'log.db');
-  if (!existsSync(firstDb)) throw new ServiceError(400, 'LOG_NOT_FOUND', `${firstDb} does not exist: start the stack once (sigstack up) before rotating its log`);
-  const first = new SqliteLogStorage(firstDb);
-  const baseName = await first.getMeta('name');
-  await first.close();
-  const currentDb = new SqliteLogStorage(join(stackDir, current.dir, 'log.db'));
-  const currentName = (await currentDb.getMeta('name')) ?? baseName ?? '';
-  await currentDb.close();
-  if (!baseName) throw new ServiceError(500, 'LOG_NAME_MISSING', `${firstDb} has no name; start the stack once before rotating`);
-
+  let baseName: string | undefined;
+  let currentName: string;
+  if (postgres) {
+    // The shards are schemas of the database (shards-postgres.ts).
+    const first = await openShardStore(postgres, shards[0]!);
+    try {
+      await assertShardsCurrent(first, shards, stackDir);
+      baseName = await first.getMeta('name');
+      if (!baseName) throw new ServiceError(400, 'LOG_NOT_FOUND', `the database holds no log in schema ${shardSchema(shards[0]!)}: start the stack once (sigstack up --postgres) before rotating its log`);
+      const active = shards.length === 1 ? first : await openShardStore(postgres, current);
+      try {
+        await assertShardNotServed(active);
+        currentName = (await active.getMeta('name')) ?? baseName;
+      } finally {
+        if (active !== first) await active.close();
+      }
+    } finally {
+      await first.close();
+    }
+  } else {
+    const firstDb = join(stackDir, shards[0]!.dir, 'log.db');
+    if (!existsSync(firstDb)) throw new ServiceError(400, 'LOG_NOT_FOUND', `${firstDb} does not exist: start the stack once (sigstack up) before rotating its log`);
+    const first = new SqliteLogStorage(firstDb);
+    baseName = await first.getMeta('name');
+    await first.close();
+    const currentDb = new SqliteLogStorage(join(stackDir, current.dir, 'log.db'));
+    currentName = (await currentDb.getMeta('name')) ?? baseName ?? '';
+    await currentDb.close();
+    if (!baseName) throw new ServiceError(500, 'LOG_NAME_MISSING', `${firstDb} has no name; start the stack once before rotating`);
+  }
   const number = shards.length + 1;
   const next: ShardRecord = { dir: `log-${number}`, path: `/log${number}`, start: at, ...(keyLabel ? { keyLabel } : {}) };
   const nextDir = join(stackDir, next.dir);
   mkdirSync(nextDir, { recursive: true, mode: 0o700 });
   // A new key file, unless the new shard's key is on the token (made there beforehand, under keyLabel).
   if (!keyLabel) loadOrCreateKey(join(nextDir, 'log-key.pem'), 'ed25519', keyPassword);
-  const storage = new SqliteLogStorage(join(nextDir, 'log.db'));
+  const storage = postgres ? await openShardStore(postgres, next) : new SqliteLogStorage(join(nextDir, 'log.db'));
   const name = `${baseName}${next.path}`;
   await storage.setMeta('name', name);
   if (!(await storage.getMeta('treeId'))) await storage.setMeta('treeId', randomBytes(8).toString('hex'));
@@ -130,6 +154,10 @@ export async function rotateLogShard(stackDir: string, now = new Date(), keyPass
   current.end = at;
   shards.push(next);
   writeStateJson(stackDir, { ...state, logShards: shards });
+  if (postgres) {
+    const first = await openShardStore(postgres, shards[0]!);
+    await recordShards(first, shards).finally(() => first.close());
+  }
   return { frozen: { ...current, name: currentName }, active: { ...next, name } };
 }
 
@@ -143,7 +171,8 @@ export interface OpenShard {
 }
 
 /** Opens a shard made by rotateLogShard (its name and tree ID are in its database). */
-export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys }): Promise<OpenShard> {
+export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys; postgres?: string; leaseMs?: number }): Promise<OpenShard> {
+  if (options.postgres) return openClusterShard(stackDir, record, { ...options, postgres: options.postgres });
   const dir = join(stackDir, record.dir);
   const storage = new SqliteLogStorage(join(dir, 'log.db'));
   const name = await storage.getMeta('name');

@@ -1,0 +1,30 @@
+// The whole-stack tests (stack.test.ts: sigstack and sigstore-js sign and verify, trust files,
+// TUF, a restart) and the log rotation tests (stack-rotation.test.ts: shards, frozen shard, key
+// rotations) again with the logs in PostgreSQL (`up --postgres`), on a server of the test's own.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { startLocalPostgres } from '../src/storage/postgres/local-server.js';
+import { stackStore } from './stack-store.js';
+
+const server = await startLocalPostgres();
+stackStore.postgres = await server.createDatabase();
+await import('./stack.test.js');
+// Registered after the imported files' hooks: the stacks close before their database stops.
+test('the stack kept its logs in PostgreSQL, a schema each (and nothing in the default schema)', async () => {
+  const client = new pg.Client({ connectionString: stackStore.postgres });
+  await client.connect();
+  try {
+    const schemas = (await client.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sigstack_%' ORDER BY nspname")).rows.map((r) => r.nspname as string);
+    assert.ok(schemas.includes('sigstack_log') && schemas.includes('sigstack_ctlog'), schemas.join(', '));
+    const counts = (await client.query('SELECT (SELECT count(*) FROM sigstack_log.entries)::int AS log, (SELECT count(*) FROM sigstack_ctlog.entries)::int AS ct')).rows[0];
+    assert.ok(counts.log > 0 && counts.ct > 0, JSON.stringify(counts));
+    assert.equal((await client.query("SELECT to_regclass('public.entries') AS t")).rows[0].t, null);
+  } finally {
+    await client.end();
+  }
+});
+after(async () => {
+  await server.close();
+});
