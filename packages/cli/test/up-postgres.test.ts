@@ -2,8 +2,8 @@
 // PostgreSQL database (a server of the test's own), the second given a copy of the first's
 // --dir. The printed "try it" lines work; a file signed through one verifies with the other's
 // trust files and is found through the other's search and explorer; SIGKILL of the process that
-// sequences and the other takes over and keeps logging. A start without --postgres, and
-// --witness-policy with it, are refused with a code.
+// sequences and the other takes over and keeps logging. A start without --postgres,
+// --witness-policy with it, moving SQLite logs and a directory-only backup are refused with a code.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -180,6 +180,10 @@ test('a PostgreSQL stack started without --postgres, and --witness-policy with -
   const plain = await run(['up', '--dir', ups[1]!.dir, '--port', '0']);
   assert.equal(plain.code, 1);
   assert.match(plain.stderr, /STACK_NEEDS_POSTGRES/);
+  // sigstack backup copies the directory only: refused rather than a backup without the logs.
+  const backup = await run(['backup', '--dir', ups[1]!.dir, '--out', join(dir, 'backup.tar.gz')]);
+  assert.equal(backup.code, 1);
+  assert.match(backup.stderr, /BACKUP_POSTGRES_UNSUPPORTED/);
   const policy = join(dir, 'policy.txt');
   writeFileSync(policy, 'quorum none\n');
   const witnessed = await run(['up', '--dir', join(dir, 'c'), '--port', '0', '--postgres', url, '--witness-policy', policy]);

@@ -3,7 +3,7 @@
 // files are copied as they are; private keys are left out unless asked for.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, createWriteStream, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -55,6 +55,17 @@ export async function makeBackup(options: BackupOptions): Promise<BackupManifest
     statSync(join(stackDir, 'stack.json'));
   } catch {
     throw new ServiceError(400, 'STACK_NOT_FOUND', `${stackDir} is not a sigstack directory (no stack.json); give the --dir that \`sigstack up\` uses`);
+  }
+  // A stack run with `up --postgres` keeps its logs in the database, not in this directory: a
+  // backup of the directory alone would look complete without them.
+  let logStore: unknown;
+  try {
+    logStore = (JSON.parse(readFileSync(join(stackDir, 'stack.json'), 'utf8')) as { logStore?: unknown }).logStore;
+  } catch {
+    // not JSON: backed up as it is
+  }
+  if (logStore === 'postgres') {
+    throw new ServiceError(400, 'BACKUP_POSTGRES_UNSUPPORTED', `the logs of the stack in ${stackDir} live in PostgreSQL (up --postgres), which sigstack backup does not copy yet: back the database up with pg_dump, and this directory (its keys) with your file backup`);
   }
   const work = mkdtempSync(join(tmpdir(), 'sigstack-backup-'));
   try {
