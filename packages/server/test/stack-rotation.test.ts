@@ -29,7 +29,8 @@ const cli = join(repo, 'packages/cli/dist/bundle/main.js');
 
 const EMAIL = 'rotation@example.test';
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-rotate-'));
-const stackDir = join(dir, 'stack');
+/** Exported for stack-rotation-postgres.test.ts, which runs this suite on PostgreSQL. */
+export const stackDir = join(dir, 'stack');
 const tufCache = join(dir, 'tuf-client');
 const artifact = Buffer.from('signed before and after a rotation\n');
 let stack: Stack;

@@ -29,7 +29,12 @@ export async function clusterLogInfo(url: string, schema?: string): Promise<Clus
   }
   try {
     const version = await schemaVersion(client);
-    if (version === 0) throw new ServiceError(404, 'LOG_NOT_FOUND', `the database at ${redactUrl(url)} holds no sigstack log yet${schema ? ` in schema ${schema}` : ''}; start one with sigstack log serve --postgres URL --key KEY.pem --name ORIGIN`);
+    if (version === 0) {
+      // Logs in other schemas of this database (e.g. a stack's sigstack_log and sigstack_ctlog).
+      const others = (await client.query("SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'sigstack_schema' ORDER BY 1")).rows.map((r) => r.s as string);
+      const hint = others.length > 0 ? `; it holds logs in the schemas ${others.join(', ')}: give --schema NAME` : '; start one with sigstack log serve --postgres URL --key KEY.pem --name ORIGIN';
+      throw new ServiceError(404, 'LOG_NOT_FOUND', `the database at ${redactUrl(url)} holds no sigstack log ${schema ? `in schema ${schema}` : 'in its default schema'}${hint}`);
+    }
     if (version > SCHEMA_VERSION) throw new ServiceError(500, 'POSTGRES_SCHEMA_TOO_NEW', `the database has log schema version ${version}, newer than this sigstack's ${SCHEMA_VERSION}: use a newer sigstack`);
     const origin = (await client.query("SELECT value FROM meta WHERE key = 'name'")).rows[0]?.value as string | undefined;
     const treeSize = Number((await client.query('SELECT size FROM log_head WHERE id = 1')).rows[0]?.size ?? 0);
