@@ -67,6 +67,7 @@ async function up(stackDir: string): Promise<Up> {
   });
   const origin = /^sigstack is up: (http:\/\/127\.0\.0\.1:\d+) /m.exec(output)?.[1];
   assert.ok(origin, output);
+  assert.match(output, /^sigstack is up: \S+ \(data in \S+, logs in PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+\)$/m);
   const tryIt = output.split('\ntry it:\n')[1]?.split('\n\n')[0]?.split('\n').map((l) => l.replace(/^ {2}/, '')) ?? [];
   return { dir: stackDir, child, output, origin, oidc: `${origin}/oidc`, tryIt, exited };
 }

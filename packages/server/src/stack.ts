@@ -42,7 +42,7 @@ import { claimStackPid, freezeLogApp, openLogShard, releaseStackPid, rotateLogSh
 import { shardedLogHandler } from './log/shards-http.js';
 import { DEFAULT_LOG_KEY_LABEL, openShardKey, type Pkcs11LogKeys } from './log/shard-keys.js';
 import { currentStart, retiredChains, retiredCtKeys, retiredRoots, type RetiredChain, type RetiredKey, type RetiredState } from './production/key-rotation.js';
-import { PostgresLogStorage } from './storage/postgres/postgres.js';
+import { PostgresLogStorage, redactUrl } from './storage/postgres/postgres.js';
 import { openClusterEngine } from './log/cluster/engine.js';
 import { openClusterCtLog } from './ctlog/cluster-service.js';
 import { assertShardsCurrent, ctlogSchema, openShardStore } from './log/shards-postgres.js';
@@ -172,6 +172,8 @@ export interface Stack {
   reloadTls(): void;
   /** Whether this start created the directory's keys. */
   created: boolean;
+  /** Where the logs live when not in the directory: the PostgreSQL URL (password hidden). */
+  postgres?: string;
   trustedRoot: Record<string, unknown>;
   signingConfig: Record<string, unknown>;
   log: TransparencyLog;
@@ -694,6 +696,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       production,
       reloadTls,
       created,
+      ...(options.postgres !== undefined ? { postgres: redactUrl(options.postgres) } : {}),
       trustedRoot,
       signingConfig,
       ctLog,

@@ -94,7 +94,7 @@ export function describeStack(stack: Stack, self = selfCommand()): UpSummary {
   ];
   const row = (label: string, url: string, note = '') => `  ${label.padEnd(19)}${note ? `${url.padEnd(40)} ${note}` : url}`;
   const text = [
-    `sigstack is up: ${urls.origin} (data in ${shown(files.dir)})`,
+    `sigstack is up: ${urls.origin} (data in ${shown(files.dir)}${stack.postgres ? `, logs in PostgreSQL at ${stack.postgres}` : ''})`,
     '',
     row('transparency log', urls.rekor, 'Rekor v1 /api/v1/log, v2 /api/v2/log/entries, tiles /checkpoint'),
     row('certificate auth.', urls.ca, 'Fulcio v2 /api/v2/signingCert'),
