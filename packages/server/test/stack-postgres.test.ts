@@ -5,6 +5,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack } from '../src/stack.js';
 import { startLocalPostgres } from '../src/storage/postgres/local-server.js';
 import { stackStore } from './stack-store.js';
 
@@ -23,6 +27,16 @@ test('the stack kept its logs in PostgreSQL, a schema each (and nothing in the d
     assert.equal((await client.query("SELECT to_regclass('public.entries') AS t")).rows[0].t, null);
   } finally {
     await client.end();
+  }
+});
+test('a stack whose logs are SQLite files is not moved into PostgreSQL', async () => {
+  const sqliteDir = mkdtempSync(join(tmpdir(), 'sigstack-stack-sqlite-'));
+  try {
+    const stack = await startStack({ dir: sqliteDir, port: 0, admissionWorkers: 0, warn: () => {} });
+    await stack.close();
+    await assert.rejects(startStack({ dir: sqliteDir, port: 0, admissionWorkers: 0, postgres: stackStore.postgres!, warn: () => {} }), (err: { code?: string }) => err.code === 'LOG_STORE_CONFLICT');
+  } finally {
+    rmSync(sqliteDir, { recursive: true, force: true });
   }
 });
 after(async () => {
