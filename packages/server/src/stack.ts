@@ -99,8 +99,6 @@ export interface StackOptions {
    * stacks given the same key material (the same --dir, or a copy) serve the same logs.
    */
   postgres?: string;
-  /** The PostgreSQL logs' sequencer lease (default 2000 ms): a crashed sequencer is replaced within about this. */
-  postgresLeaseMs?: number;
 }
 
 /** A log shard as the stack serves it (the last is active; the others are frozen). */
@@ -479,7 +477,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // On PostgreSQL: a cluster front end of the shard, with a sequencer candidate while it is active.
     const logEngine =
       logStorage instanceof PostgresLogStorage
-        ? await openClusterEngine(logStorage, new LogSigner(logName, logKey), { ...(options.logOptions ?? {}), ...(options.postgresLeaseMs ? { leaseMs: options.postgresLeaseMs } : {}), sequence: !shardRecords[0]!.end })
+        ? await openClusterEngine(logStorage, new LogSigner(logName, logKey), { ...(options.logOptions ?? {}), sequence: !shardRecords[0]!.end })
         : undefined;
     const log = logEngine?.log ?? (await TransparencyLog.open(logStorage, new LogSigner(logName, logKey), options.logOptions ?? {}));
     logStorageOwned = false;
@@ -493,7 +491,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
     const extraShards = [];
     for (const record of shardRecords.slice(1)) {
-      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}), ...(options.postgres !== undefined ? { postgres: options.postgres } : {}), ...(options.postgresLeaseMs ? { leaseMs: options.postgresLeaseMs } : {}) });
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}), ...(options.postgres !== undefined ? { postgres: options.postgres } : {}) });
       closers.push(() => shard.close());
       extraShards.push(shard);
     }
@@ -555,7 +553,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (ctStorage instanceof PostgresLogStorage) {
       // On PostgreSQL: a cluster front end of the CT log, with a sequencer candidate.
       ctStorageOwned = false;
-      const cluster = await openClusterCtLog(ctStorage, { key: ctKey, name: ctName, roots: [caRoot, ...oldRoots], ...(options.postgresLeaseMs ? { leaseMs: options.postgresLeaseMs } : {}) });
+      const cluster = await openClusterCtLog(ctStorage, { key: ctKey, name: ctName, roots: [caRoot, ...oldRoots] });
       closers.push(() => cluster.engine.close());
       ctLog = cluster.ctLog;
     } else {

@@ -92,7 +92,7 @@ test('two logs in two schemas of one database keep apart: entries, checkpoints, 
   }
 });
 
-test('a schema is created on first open and migrated once; a bad schema name is refused; info on a missing log says so', async () => {
+test('a schema is created on first open and migrated once, or used as an administrator made it; a bad schema name is refused; info on a missing log says so', async () => {
   const url = await server.createDatabase();
   const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresLogStorage.open(url, { schema: 'shard_2' })));
   assert.equal(stores[0]!.schema, 'shard_2');
@@ -101,6 +101,17 @@ test('a schema is created on first open and migrated once; a bad schema name is 
   await Promise.all(stores.map((s) => s.close()));
   await assert.rejects(PostgresLogStorage.open(url, { schema: 'Bad-Name; DROP' }), (err: { code?: string }) => err.code === 'POSTGRES_SCHEMA_NAME_INVALID');
   await assert.rejects(clusterLogInfo(url, 'nothing_here'), (err: { code?: string; message: string }) => err.code === 'LOG_NOT_FOUND' && /schema nothing_here/.test(err.message));
+  // A schema an administrator made for a role that may not create schemas in the database.
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query('CREATE ROLE sigstack_limited LOGIN');
+  await admin.query('CREATE SCHEMA given AUTHORIZATION sigstack_limited');
+  await admin.end();
+  const limitedUrl = url.replace('postgres://postgres@', 'postgres://sigstack_limited@');
+  const limited = await PostgresLogStorage.open(limitedUrl, { schema: 'given' });
+  assert.equal(await limited.entryCount(), 0);
+  await limited.close();
+  await assert.rejects(PostgresLogStorage.open(limitedUrl, { schema: 'not_given' }), (err: { code?: string; message: string }) => err.code === 'POSTGRES_PERMISSION_DENIED' && /CREATE SCHEMA not_given AUTHORIZATION/.test(err.message));
   // The default schema is empty: the shard's tables stayed in its own.
-  await assert.rejects(clusterLogInfo(url), (err: { code?: string; message: string }) => err.code === 'LOG_NOT_FOUND' && /in the schemas shard_2: give --schema/.test(err.message));
+  await assert.rejects(clusterLogInfo(url), (err: { code?: string; message: string }) => err.code === 'LOG_NOT_FOUND' && /in the schemas given, shard_2: give --schema/.test(err.message));
 });

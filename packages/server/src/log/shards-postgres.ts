@@ -67,7 +67,7 @@ export async function assertShardNotServed(store: PostgresLogStorage): Promise<v
 }
 
 /** Opens a shard of a PostgreSQL stack as a cluster front end (and, while active, a sequencer candidate). */
-export async function openClusterShard(stackDir: string, record: ShardRecord, options: { postgres: string; logOptions?: LogOptions; leaseMs?: number; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys }): Promise<OpenShard> {
+export async function openClusterShard(stackDir: string, record: ShardRecord, options: { postgres: string; logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys }): Promise<OpenShard> {
   const dir = join(stackDir, record.dir);
   const store = await openShardStore(options.postgres, record);
   const name = await store.getMeta('name');
@@ -86,7 +86,7 @@ export async function openClusterShard(stackDir: string, record: ShardRecord, op
   let engine: ClusterEngine;
   try {
     // A frozen shard takes no entries: it follows, nothing to sequence.
-    engine = await openClusterEngine(store, new LogSigner(name, key.key), { ...(options.logOptions ?? {}), ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}), sequence: !record.end });
+    engine = await openClusterEngine(store, new LogSigner(name, key.key), { ...(options.logOptions ?? {}), sequence: !record.end });
   } catch (err) {
     key.close();
     throw err;

@@ -171,7 +171,7 @@ export interface OpenShard {
 }
 
 /** Opens a shard made by rotateLogShard (its name and tree ID are in its database). */
-export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys; postgres?: string; leaseMs?: number }): Promise<OpenShard> {
+export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys; postgres?: string }): Promise<OpenShard> {
   if (options.postgres) return openClusterShard(stackDir, record, { ...options, postgres: options.postgres });
   const dir = join(stackDir, record.dir);
   const storage = new SqliteLogStorage(join(dir, 'log.db'));

@@ -125,6 +125,10 @@ export class PostgresLogStorage implements LogStorage {
     } catch (err) {
       client.release();
       await pool.end().catch(() => {});
+      if ((err as { code?: string }).code === '42501') {
+        const where = options.schema ? `the schema ${options.schema}` : 'the default schema';
+        throw new ServiceError(500, 'POSTGRES_PERMISSION_DENIED', `the database user may not create the log's tables in ${where} (${(err as Error).message}): grant it CREATE there${options.schema ? `, or have an administrator run CREATE SCHEMA ${options.schema} AUTHORIZATION <user>` : ''}`, { cause: err });
+      }
       throw err;
     } 
     client.release();

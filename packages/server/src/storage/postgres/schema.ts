@@ -94,8 +94,9 @@ export async function migrate(client: pg.ClientBase, schema?: string): Promise<v
   try {
     // One migrator at a time across every process of this log (its schema) on this database.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [schema ? `sigstack-schema:${schema}` : 'sigstack-schema']);
-    // The connection's search_path names the schema already; it takes effect once it exists.
-    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    // The connection's search_path names the schema already; it takes effect once it exists. A
+    // schema made beforehand (by an administrator) needs no CREATE right on the database.
+    if (schema && (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 0) await client.query(`CREATE SCHEMA ${schema}`);
     await client.query('CREATE TABLE IF NOT EXISTS sigstack_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)');
     const row = (await client.query<{ version: number }>('SELECT version FROM sigstack_schema WHERE id = 1')).rows[0];
     const version = row?.version ?? 0;
