@@ -1,11 +1,12 @@
 // The whole-stack tests (stack.test.ts: sigstack and sigstore-js sign and verify, trust files,
-// TUF, a restart) and the log rotation tests (stack-rotation.test.ts: shards, frozen shard, key
-// rotations) again with the logs in PostgreSQL (`up --postgres`), on a server of the test's own.
+// TUF, a restart) again with the logs in PostgreSQL (`up --postgres`), on a server of the test's
+// own; then: the logs are in their schemas, SQLite logs are not moved, and production stacks on
+// copies of one directory publish the same trust files.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack } from '../src/stack.js';
@@ -37,6 +38,28 @@ test('a stack whose logs are SQLite files is not moved into PostgreSQL', async (
     await assert.rejects(startStack({ dir: sqliteDir, port: 0, admissionWorkers: 0, postgres: stackStore.postgres!, warn: () => {} }), (err: { code?: string }) => err.code === 'LOG_STORE_CONFLICT');
   } finally {
     rmSync(sqliteDir, { recursive: true, force: true });
+  }
+});
+test('production stacks on copies of one directory and one database publish byte-identical trust files and serve one log', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'sigstack-stack-copies-'));
+  const postgres = await server.createDatabase();
+  const options = { port: 0, postgres, publicUrl: 'https://sigstore.example.test', devIssuer: true, admissionWorkers: 0, warn: () => {} };
+  let first: Awaited<ReturnType<typeof startStack>> | undefined;
+  let second: Awaited<ReturnType<typeof startStack>> | undefined;
+  try {
+    first = await startStack({ ...options, dir: join(base, 'a') });
+    cpSync(join(base, 'a'), join(base, 'b'), { recursive: true });
+    second = await startStack({ ...options, dir: join(base, 'b') });
+    for (const file of ['trusted_root.json', 'signing_config.json', 'tuf/root.json']) {
+      assert.ok(readFileSync(join(base, 'a', file)).equals(readFileSync(join(base, 'b', file))), `${file} is the same in both`);
+    }
+    assert.equal(second.logName, 'sigstore.example.test');
+    assert.deepEqual(second.log.checkpoint.rootHash, first.log.checkpoint.rootHash);
+    assert.deepEqual(second.ctLog.logId, first.ctLog.logId);
+  } finally {
+    await first?.close();
+    await second?.close();
+    rmSync(base, { recursive: true, force: true });
   }
 });
 after(async () => {
