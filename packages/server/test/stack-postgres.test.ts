@@ -10,6 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack } from '../src/stack.js';
+import { hashedrekordV001, newSigner, post } from './helpers.js';
 import { startLocalPostgres } from '../src/storage/postgres/local-server.js';
 import { stackStore } from './stack-store.js';
 
@@ -40,25 +41,38 @@ test('a stack whose logs are SQLite files is not moved into PostgreSQL', async (
     rmSync(sqliteDir, { recursive: true, force: true });
   }
 });
-test('production stacks on copies of one directory and one database publish byte-identical trust files and serve one log', async () => {
+test('production stacks on one directory, or copies of it, and one database publish byte-identical trust files and serve one log', async () => {
   const base = mkdtempSync(join(tmpdir(), 'sigstack-stack-copies-'));
   const postgres = await server.createDatabase();
   const options = { port: 0, postgres, publicUrl: 'https://sigstore.example.test', devIssuer: true, admissionWorkers: 0, warn: () => {} };
   let first: Awaited<ReturnType<typeof startStack>> | undefined;
   let second: Awaited<ReturnType<typeof startStack>> | undefined;
+  let third: Awaited<ReturnType<typeof startStack>> | undefined;
   try {
     first = await startStack({ ...options, dir: join(base, 'a') });
     cpSync(join(base, 'a'), join(base, 'b'), { recursive: true });
     second = await startStack({ ...options, dir: join(base, 'b') });
+    // A third on the very same directory as the first.
+    third = await startStack({ ...options, dir: join(base, 'a') });
     for (const file of ['trusted_root.json', 'signing_config.json', 'tuf/root.json']) {
       assert.ok(readFileSync(join(base, 'a', file)).equals(readFileSync(join(base, 'b', file))), `${file} is the same in both`);
     }
     assert.equal(second.logName, 'sigstore.example.test');
     assert.deepEqual(second.log.checkpoint.rootHash, first.log.checkpoint.rootHash);
     assert.deepEqual(second.ctLog.logId, first.ctLog.logId);
+    // An entry written through the first is served by the other two.
+    const port = (first.server.address() as { port: number }).port;
+    const written = await post(`http://127.0.0.1:${port}/api/v1/log/entries`, hashedrekordV001(newSigner(), Buffer.from('through the first')));
+    assert.equal(written.status, 201, JSON.stringify(written.json));
+    const deadline = Date.now() + 5000;
+    while ((second.log.checkpoint.size < 1 || third.log.checkpoint.size < 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(second.log.checkpoint.rootHash, first.log.checkpoint.rootHash);
+    assert.deepEqual(third.log.checkpoint.rootHash, first.log.checkpoint.rootHash);
+    assert.equal(third.log.checkpoint.size, 1);
   } finally {
     await first?.close();
     await second?.close();
+    await third?.close();
     rmSync(base, { recursive: true, force: true });
   }
 });
