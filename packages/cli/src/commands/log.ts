@@ -19,7 +19,7 @@ export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host
        sigstack log get --url U (--index N | --uuid ID)
        sigstack log search --url U (--sha256 HEX | --artifact FILE | --email E | --public-key FILE [--pki-format x509|pgp|minisign|ssh])
        sigstack log proof --url U --first N [--last M]
-       sigstack log rotate --dir D`;
+       sigstack log rotate --dir D [--postgres URL]`;
 
 function options(args: string[], spec: Record<string, { type: 'string' | 'boolean' }>) {
   try {
