@@ -15,6 +15,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { pemEncode } from '@sigstack/core';
 import { buildCaCertificate } from '../src/ca/cert/index.js';
 import { keyObjectSigner, loadPkcs11Signer } from '../src/ca/keys/index.js';
+import { storeArgs } from './stack-store.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const TOKEN = 'sigstack-up';
@@ -65,7 +66,7 @@ before(async () => {
 
 async function startUp(port: string): Promise<void> {
   output = '';
-  up = spawn(process.execPath, [cli, 'up', '--dir', stackDir, '--port', port, '--pkcs11-module', MODULE, '--pkcs11-token', TOKEN, '--ca-chain', join(dir, 'ca-chain.pem'), '--pkcs11-tsa', '--pkcs11-log'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  up = spawn(process.execPath, [cli, 'up', '--dir', stackDir, '--port', port, '--pkcs11-module', MODULE, '--pkcs11-token', TOKEN, '--ca-chain', join(dir, 'ca-chain.pem'), '--pkcs11-tsa', '--pkcs11-log', ...storeArgs()], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -135,7 +136,7 @@ test('the log rotates onto another token key; old and new bundles verify', { ski
   const port = new URL(/sigstack is up: (\S+)/.exec(output)![1]!).port;
   await stopUp();
   await new Promise((r) => setTimeout(r, 1000));
-  const rotated = await run(['log', 'rotate', '--dir', stackDir, '--pkcs11-key-label', 'PKCS11LOG2']);
+  const rotated = await run(['log', 'rotate', '--dir', stackDir, '--pkcs11-key-label', 'PKCS11LOG2', ...storeArgs()]);
   assert.equal(rotated.code, 0, rotated.stderr);
   assert.equal(existsSync(join(stackDir, 'log-2', 'log-key.pem')), false);
   await startUp(port);
