@@ -210,22 +210,26 @@ function readState(path: string): StackState | undefined {
 }
 
 /**
- * Marks the stack's logs as living in PostgreSQL (its first start with --postgres), so a start
- * without it is refused rather than opening empty SQLite logs; refuses a stack whose logs are
- * already in SQLite files, and witnessing, which cluster logs do not do yet.
+ * Whether a start with --postgres may go on: refuses a stack whose logs are already in SQLite
+ * files, and witnessing, which cluster logs do not do yet. True when the state must still be
+ * marked (markPostgresStore, once the database was reached).
  */
-function claimPostgresStore(dir: string, statePath: string, state: StackState, options: StackOptions): StackState {
+function checkPostgresStore(dir: string, state: StackState, options: StackOptions): boolean {
   if (options.witnessPolicy !== undefined) {
     throw new ServiceError(400, 'WITNESS_POSTGRES_UNSUPPORTED', '--witness-policy is not supported with --postgres yet (the logs of a PostgreSQL stack are not witnessed): start without one of them');
   }
-  if (state.logStore === 'postgres') return state;
+  if (state.logStore === 'postgres') return false;
   const sqlite = [join(dir, STACK_FILES.log, 'log.db'), join(dir, STACK_FILES.ctlog, 'ctlog.db')].filter((path) => existsSync(path));
   if (sqlite.length > 0) {
     throw new ServiceError(500, 'LOG_STORE_CONFLICT', `the stack in ${dir} keeps its logs in SQLite files (${sqlite.join(', ')}); moving them into PostgreSQL is not supported: start it without --postgres, or use a new --dir with --postgres`);
   }
-  const next: StackState = { ...state, logStore: 'postgres' };
-  writeFileSync(statePath, json(next), { mode: 0o644 });
-  return next;
+  return true;
+}
+
+/** Records in the state file that the logs live in PostgreSQL, so a start without --postgres is refused rather than opening empty SQLite logs. */
+function markPostgresStore(statePath: string): void {
+  const raw = JSON.parse(readFileSync(statePath, 'utf8')) as Record<string, unknown>;
+  writeFileSync(statePath, json({ ...raw, logStore: 'postgres' }), { mode: 0o644 });
 }
 
 /** Writes `text` to `path` unless it already holds exactly that (keeps the file and its time). */
@@ -371,9 +375,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     state = { createdAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z') };
     writeFileSync(statePath, json(state), { mode: 0o644 });
   }
-  if (options.postgres !== undefined) {
-    state = claimPostgresStore(dir, statePath, state, options);
-  } else if (state.logStore === 'postgres') {
+  const markPostgres = options.postgres !== undefined && checkPostgresStore(dir, state, options);
+  if (options.postgres === undefined && state.logStore === 'postgres') {
     throw new ServiceError(500, 'STACK_NEEDS_POSTGRES', `the logs of the stack in ${dir} live in PostgreSQL: start it with --postgres URL (the database it was first started with)`);
   }
   if (options.rotateLog) {
@@ -430,6 +433,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const logDir = join(dir, STACK_FILES.log);
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
     const logStorage = options.postgres !== undefined ? await openShardStore(options.postgres, shardRecords[0]!) : new SqliteLogStorage(join(logDir, 'log.db'));
+    if (markPostgres) markPostgresStore(statePath);
     let logStorageOwned = true;
     closers.push(async () => {
       if (logStorageOwned) await logStorage.close();

@@ -31,9 +31,11 @@ test('the stack kept its logs in PostgreSQL, a schema each (and nothing in the d
     await client.end();
   }
 });
-test('a stack whose logs are SQLite files is not moved into PostgreSQL', async () => {
+test('an unreachable database fails the start and marks nothing; a stack whose logs are SQLite files is not moved into PostgreSQL', async () => {
   const sqliteDir = mkdtempSync(join(tmpdir(), 'sigstack-stack-sqlite-'));
   try {
+    await assert.rejects(startStack({ dir: sqliteDir, port: 0, admissionWorkers: 0, postgres: 'postgres://postgres@127.0.0.1:1/none', warn: () => {} }), (err: { code?: string }) => err.code === 'POSTGRES_UNREACHABLE');
+    assert.equal(JSON.parse(readFileSync(join(sqliteDir, 'stack.json'), 'utf8')).logStore, undefined);
     const stack = await startStack({ dir: sqliteDir, port: 0, admissionWorkers: 0, warn: () => {} });
     await stack.close();
     await assert.rejects(startStack({ dir: sqliteDir, port: 0, admissionWorkers: 0, postgres: stackStore.postgres!, warn: () => {} }), (err: { code?: string }) => err.code === 'LOG_STORE_CONFLICT');
