@@ -18,6 +18,9 @@ import { AdmissionPool } from '../admission/pool.js';
 import { buildLogApp } from '../http/app.js';
 import type { LogService } from '../service.js';
 import { ClusterFrontEnd } from './front-end.js';
+import { readWitnessPolicy, checkPolicyNamesLog } from '../witnessing/load.js';
+import { ClusterWitnessRounds } from '../witnessing/cluster-rounds.js';
+import { ClusterWitnessView } from '../witnessing/cluster-view.js';
 import { Sequencer } from './sequencer.js';
 import type { FastifyServerOptions } from 'fastify';
 
@@ -39,6 +42,16 @@ export interface ClusterLogOptions extends LogOptions {
   sequence?: boolean;
   /** Connections per process (default 8). */
   maxConnections?: number;
+  /**
+   * A C2SP tlog-policy file (the same for every process): the sequencing process asks its
+   * witnesses to cosign each checkpoint, the cosignatures are kept in the database, and every
+   * front end serves them (log/witnessing/cluster-*.ts).
+   */
+  witnessPolicy?: string;
+  /** Answer appends only once the covering checkpoint has the quorum's cosignatures (default: fail-open). */
+  witnessFailClosed?: boolean;
+  /** Time each witness gets per checkpoint (default 1000 ms). */
+  witnessTimeoutMs?: number;
 }
 
 export interface ClusterLogService extends LogService {
@@ -69,6 +82,7 @@ async function publishEmptyCheckpoint(store: PostgresLogStorage, signer: LogSign
 }
 
 export async function startClusterLogService(options: ClusterLogOptions): Promise<ClusterLogService> {
+  const policy = options.witnessPolicy ? readWitnessPolicy(options.witnessPolicy) : undefined;
   const key = loadPrivateKeyPem(options.keyPath);
   const signer = new LogSigner(options.name, key);
   const store = await PostgresLogStorage.open(options.postgres, { maxConnections: options.maxConnections ?? 8, applicationName: `sigstack-log:${process.pid}`, idleInTransactionTimeoutMs: Math.min(2000, options.leaseMs ?? 2000) });
@@ -83,6 +97,21 @@ export async function startClusterLogService(options: ClusterLogOptions): Promis
     const log = await TransparencyLog.open(view, signer, options);
     const frontEnd = new ClusterFrontEnd(store, log);
     log.sequenceRemotely(frontEnd);
+    let warn: (message: string) => void = (message) => void process.stderr.write(`sigstack log: ${message}\n`);
+    let witnessView: ClusterWitnessView | undefined;
+    let witnessRounds: ClusterWitnessRounds | undefined;
+    if (policy) {
+      const failClosed = options.witnessFailClosed === true;
+      const onWarning = (message: string) => warn(message);
+      checkPolicyNamesLog(options.witnessPolicy as string, policy, log, onWarning);
+      witnessView = new ClusterWitnessView(store, log, { policy, failClosed, ...(options.witnessTimeoutMs ? { staleMs: Math.max(3000, 2 * options.witnessTimeoutMs + 1000) } : {}), onWarning });
+      const view = witnessView;
+      await view.refresh();
+      log.witnessWith(view);
+      frontEnd.onAdvance = () => view.refresh();
+      witnessRounds = new ClusterWitnessRounds(store, log, { policy, failClosed, ...(options.witnessTimeoutMs ? { timeoutMs: options.witnessTimeoutMs } : {}), onWarning });
+    }
+    const rounds = witnessRounds;
     await frontEnd.start();
 
     const leaseChanges = new Counter({ name: 'sigstack_log_lease_changes_total', help: 'Sequencer lease changes of this process, by event (acquired, lost, released)', labelNames: ['event'], registers: [] });
@@ -108,10 +137,13 @@ export async function startClusterLogService(options: ClusterLogOptions): Promis
         onLeaseChange: (event, epoch) => {
           leaseChanges.inc({ event });
           epochGauge.set(event === 'acquired' ? epoch : 0);
+          if (event === 'acquired') void rounds?.start(epoch);
+          else rounds?.stop();
         },
         onCommit: (ms) => {
           commitSeconds.observe(ms / 1000);
           void frontEnd.refresh();
+          rounds?.kick();
         },
       },
     );
@@ -128,6 +160,11 @@ export async function startClusterLogService(options: ClusterLogOptions): Promis
         for (const metric of [leaseChanges, epochGauge, commitSeconds, servedSize, pendingDepth]) registry.registerMetric(metric);
       },
     });
+    if (witnessView) {
+      const view = witnessView;
+      warn = (message) => server.log.warn({ witnessing: true }, message);
+      server.get('/api/v1/log/witnesses', async () => view.status());
+    }
     const host = options.host ?? '127.0.0.1';
     await server.listen({ port: options.port ?? 0, host });
     const address = server.server.address() as { port: number };
@@ -143,6 +180,7 @@ export async function startClusterLogService(options: ClusterLogOptions): Promis
       async close() {
         await server.close();
         await sequencer.stop();
+        rounds?.stop();
         await frontEnd.close();
         await pool.close();
         await store.close();

@@ -116,6 +116,11 @@ export class TransparencyLog {
     return this.witnessing ? this.witnessing.view(this.current, this.startup) : this.current;
   }
 
+  /** The newest durable checkpoint, without witnesses' cosignatures (what witnessing is asked about). */
+  get published(): CurrentCheckpoint {
+    return this.current;
+  }
+
   /** Turns on witnessing: the current checkpoint is sent at once, then every new one. */
   witnessWith(witnessing: CheckpointWitnessing): void {
     this.witnessing = witnessing;

@@ -1,0 +1,85 @@
+// Witnessing of a PostgreSQL (cluster) log as the database records it: each witness's
+// cosignature lines per checkpoint size, each witness's state (what it has cosigned, its last
+// error or alert), and the newest round (its size, whether the quorum cosigned it, the newest
+// size that ever met the quorum). The sequencer writes them; every front end reads them.
+
+import type pg from 'pg';
+import type { PostgresLogStorage } from '../../storage/postgres/postgres.js';
+import { CHECKPOINT_CHANNEL } from '../cluster/fenced-storage.js';
+import type { WitnessStatus } from './client.js';
+import type { WitnessRound } from './witnessing.js';
+
+export interface RecordedRound {
+  /** Size of the newest round's checkpoint (-1: none yet). */
+  size: number;
+  quorum: boolean;
+  /** The newest size whose cosignatures met the quorum (-1: none yet). */
+  quorumSize: number;
+  epoch: number;
+}
+
+export async function readRound(pool: pg.Pool): Promise<RecordedRound> {
+  const row = (await pool.query({ name: 'witness-round', text: 'SELECT size, quorum, quorum_size, epoch FROM witness_round WHERE id = 1' })).rows[0];
+  return row ? { size: row.size as number, quorum: row.quorum as boolean, quorumSize: row.quorum_size as number, epoch: row.epoch as number } : { size: -1, quorum: false, quorumSize: -1, epoch: 0 };
+}
+
+export async function readWitnessStates(pool: pg.Pool): Promise<Map<string, WitnessStatus>> {
+  const rows = (await pool.query({ name: 'witness-states', text: 'SELECT witness, url, cosigned_size, last_error, alert FROM witness_state ORDER BY witness' })).rows;
+  const states = new Map<string, WitnessStatus>();
+  for (const r of rows) {
+    states.set(r.witness as string, {
+      name: r.witness as string,
+      url: r.url as string,
+      cosignedSize: r.cosigned_size as number,
+      ...(r.last_error ? { lastError: r.last_error as string } : {}),
+      ...(r.alert ? { alert: r.alert as string } : {}),
+    });
+  }
+  return states;
+}
+
+/** The recorded cosignature lines of the checkpoint of `size`, by witness name. */
+export async function readCosignatures(pool: pg.Pool, size: number): Promise<Map<string, string>> {
+  const rows = (await pool.query({ name: 'witness-cosignatures', text: 'SELECT witness, line FROM witness_cosignatures WHERE size = $1 ORDER BY witness', values: [size] })).rows;
+  return new Map(rows.map((r) => [r.witness as string, r.line as string]));
+}
+
+export async function readCheckpointNote(pool: pg.Pool, size: number): Promise<string | undefined> {
+  return (await pool.query({ name: 'checkpoint-at', text: 'SELECT note FROM checkpoints WHERE size = $1', values: [size] })).rows[0]?.note as string | undefined;
+}
+
+/**
+ * Records a round in one transaction and tells the front ends. Everything only moves forward:
+ * a late round of a sequencer that has since lost the lease adds true cosignatures and nothing
+ * else (sizes are kept at their greatest).
+ */
+export async function recordRound(store: PostgresLogStorage, round: WitnessRound, epoch: number): Promise<void> {
+  const size = round.checkpoint.size;
+  const names = [...round.cosignatures.keys()];
+  await store.transaction(async (client) => {
+    if (names.length > 0) {
+      await client.query({
+        name: 'witness-cosignatures-insert',
+        text: 'INSERT INTO witness_cosignatures (size, witness, line) SELECT $1, * FROM unnest($2::text[], $3::text[]) ON CONFLICT (size, witness) DO NOTHING',
+        values: [size, names, names.map((n) => round.cosignatures.get(n))],
+      });
+    }
+    const w = round.witnesses;
+    await client.query({
+      name: 'witness-states-upsert',
+      text: `INSERT INTO witness_state AS s (witness, url, cosigned_size, last_error, alert, updated_at)
+             SELECT n, u, c, e, a, clock_timestamp() FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) AS x(n, u, c, e, a)
+             ON CONFLICT (witness) DO UPDATE SET url = excluded.url, cosigned_size = GREATEST(s.cosigned_size, excluded.cosigned_size),
+               last_error = excluded.last_error, alert = COALESCE(excluded.alert, s.alert), updated_at = excluded.updated_at`,
+      values: [w.map((x) => x.name), w.map((x) => x.url), w.map((x) => x.cosignedSize), w.map((x) => x.lastError ?? null), w.map((x) => x.alert ?? null)],
+    });
+    await client.query({
+      name: 'witness-round-update',
+      text: `UPDATE witness_round SET quorum = CASE WHEN $1 >= size THEN $2 ELSE quorum END, size = GREATEST(size, $1),
+               quorum_size = CASE WHEN $2 THEN GREATEST(quorum_size, $1) ELSE quorum_size END, epoch = $3, finished_at = clock_timestamp() WHERE id = 1`,
+      values: [size, round.quorum, epoch],
+    });
+    await client.query({ name: 'notify-checkpoint', text: 'SELECT pg_notify($1, $2)', values: [CHECKPOINT_CHANNEL, String(size)] });
+    return true;
+  });
+}
