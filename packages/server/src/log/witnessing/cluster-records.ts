@@ -79,6 +79,11 @@ export async function recordRound(store: PostgresLogStorage, round: WitnessRound
                quorum_size = CASE WHEN $2 THEN GREATEST(quorum_size, $1) ELSE quorum_size END, epoch = $3, finished_at = clock_timestamp() WHERE id = 1`,
       values: [size, round.quorum, epoch],
     });
+    // Lines of checkpoints older than any a front end may still choose to serve are not needed.
+    await client.query({
+      name: 'witness-cosignatures-prune',
+      text: 'DELETE FROM witness_cosignatures WHERE size < (SELECT CASE WHEN quorum_size >= 0 THEN LEAST(size, quorum_size) ELSE size END FROM witness_round WHERE id = 1)',
+    });
     await client.query({ name: 'notify-checkpoint', text: 'SELECT pg_notify($1, $2)', values: [CHECKPOINT_CHANNEL, String(size)] });
     return true;
   });

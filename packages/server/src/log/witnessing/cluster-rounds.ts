@@ -86,7 +86,7 @@ export class ClusterWitnessRounds {
     await this.log.advance(latest);
     if (this.log.published.size < latest.size) return;
     this.submitted = latest.size;
-    void witnessing.submit({ ...latest, rootHash: await this.log.rootAt(latest.size) });
+    witnessing.offer({ ...latest, rootHash: await this.log.rootAt(latest.size) });
   }
 
   /** Records a round; retried while the database is briefly unreachable (the witnesses' answers are not lost). */

@@ -82,6 +82,12 @@ export class Witnessing {
     return done;
   }
 
+  /** Starts witnessing `checkpoint` without waiting for it (a cluster log's sequencer: front ends wait on the database). */
+  offer(checkpoint: CurrentCheckpoint): void {
+    if (!this.latest || checkpoint.size > this.latest.size) this.latest = checkpoint;
+    this.kick();
+  }
+
   private kick(): void {
     if (this.round || this.closed) return;
     this.round = this.runRound().finally(() => {
