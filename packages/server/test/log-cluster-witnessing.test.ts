@@ -230,6 +230,9 @@ test('SIGKILL of the sequencer under load: the new one continues witnessing; the
     await until(async () => Number((await db.query('SELECT size FROM witness_round')).rows[0].size) > 5);
     const victim = fronts.find((f) => f.pid === first.pid)!;
     victim.child.kill('SIGKILL');
+    // As if it died between the witnesses' answers and recording them: the database is behind the witnesses.
+    await db.query('UPDATE witness_state SET cosigned_size = 0');
+    const conflictsBefore = answers.filter((s) => s === 409).length;
     fronts = fronts.filter((f) => f !== victim);
     fronts.push(await serve(url, w.policyPath));
     const second = await until(async () => {
@@ -259,6 +262,7 @@ test('SIGKILL of the sequencer under load: the new one continues witnessing; the
       assert.equal(x.alert, undefined, 'no witness saw a larger tree than the log');
       assert.equal(x.cosignedSize, size);
     }
+    assert.ok(answers.filter((s) => s === 409).length > conflictsBefore, 'the new sequencer caught the witnesses up from the size they named');
     // The witnesses only ever answered 200 or a catch-up 409, and every checkpoint they cosigned is consistent with the final tree.
     assert.ok(answers.every((s) => s === 200 || s === 409), `witness answers: ${[...new Set(answers)].join(', ')}`);
     const roots = new Map<number, Buffer>();
@@ -273,6 +277,10 @@ test('SIGKILL of the sequencer under load: the new one continues witnessing; the
       const proof = await get(`${fronts[0]!.url}/api/v1/log/proof?firstSize=${s}&lastSize=${size}`);
       verifyConsistency(s, size, (proof.json.hashes as string[]).map((h) => Buffer.from(h, 'hex')), root, finalRoot);
     }
+    const { execFileSync } = await import('node:child_process');
+    const info = JSON.parse(execFileSync(process.execPath, [CLI, 'log', 'info', '--postgres', url]).toString()) as { witnessing: { roundSize: number; quorum: boolean; epoch: number; witnesses: { name: string; cosignedSize: number }[] } };
+    assert.deepEqual([info.witnessing.roundSize, info.witnessing.quorum, info.witnessing.epoch], [size, true, second.epoch]);
+    assert.deepEqual(info.witnessing.witnesses.map((x) => [x.name, x.cosignedSize]), [['w1', size], ['w2', size]]);
     process.stdout.write(`# witnessed across a takeover: ${seen.length} acknowledged, final size ${size}, ${answers.filter((s) => s === 409).length} catch-up 409s, epochs ${first.epoch} → ${second.epoch}\n`);
   } finally {
     running = false;

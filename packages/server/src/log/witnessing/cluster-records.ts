@@ -9,6 +9,9 @@ import { CHECKPOINT_CHANNEL } from '../cluster/fenced-storage.js';
 import type { WitnessStatus } from './client.js';
 import type { WitnessRound } from './witnessing.js';
 
+/** A pool or one connection. */
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
 export interface RecordedRound {
   /** Size of the newest round's checkpoint (-1: none yet). */
   size: number;
@@ -18,19 +21,19 @@ export interface RecordedRound {
   epoch: number;
 }
 
-export async function readRound(pool: pg.Pool): Promise<RecordedRound> {
+export async function readRound(pool: Queryable): Promise<RecordedRound> {
   const row = (await pool.query({ name: 'witness-round', text: 'SELECT size, quorum, quorum_size, epoch FROM witness_round WHERE id = 1' })).rows[0];
-  return row ? { size: row.size as number, quorum: row.quorum as boolean, quorumSize: row.quorum_size as number, epoch: row.epoch as number } : { size: -1, quorum: false, quorumSize: -1, epoch: 0 };
+  return row ? { size: Number(row.size), quorum: row.quorum as boolean, quorumSize: Number(row.quorum_size), epoch: Number(row.epoch) } : { size: -1, quorum: false, quorumSize: -1, epoch: 0 };
 }
 
-export async function readWitnessStates(pool: pg.Pool): Promise<Map<string, WitnessStatus>> {
+export async function readWitnessStates(pool: Queryable): Promise<Map<string, WitnessStatus>> {
   const rows = (await pool.query({ name: 'witness-states', text: 'SELECT witness, url, cosigned_size, last_error, alert FROM witness_state ORDER BY witness' })).rows;
   const states = new Map<string, WitnessStatus>();
   for (const r of rows) {
     states.set(r.witness as string, {
       name: r.witness as string,
       url: r.url as string,
-      cosignedSize: r.cosigned_size as number,
+      cosignedSize: Number(r.cosigned_size),
       ...(r.last_error ? { lastError: r.last_error as string } : {}),
       ...(r.alert ? { alert: r.alert as string } : {}),
     });
