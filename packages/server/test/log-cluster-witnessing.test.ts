@@ -2,7 +2,8 @@
 // the sequencing process asks, the cosignatures land in the database, and the front end that
 // does not sequence serves the same cosigned checkpoint and witness status; fail-closed holds
 // appends at any front end until the quorum's cosignatures are recorded; and with the log run
-// as `sigstack log serve --postgres --witness-policy` processes, SIGKILL of the sequencer under
+// as `sigstack log serve --postgres --witness-policy` processes (fail-open, then fail-closed: every
+// answer then carries a quorum-cosigned checkpoint), SIGKILL of the sequencer under
 // load: the new one continues witnessing from what the database records, and the witnesses
 // never see a smaller tree or a fork.
 
@@ -173,8 +174,8 @@ interface Process {
   pid: number;
 }
 
-function serve(url: string, policyPath: string): Promise<Process> {
-  const child = spawn(process.execPath, [CLI, 'log', 'serve', '--postgres', url, '--key', keyPath, '--name', ORIGIN, '--port', '0', '--lease-ms', '1000', '--witness-policy', policyPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+function serve(url: string, policyPath: string, failClosed: boolean): Promise<Process> {
+  const child = spawn(process.execPath, [CLI, 'log', 'serve', '--postgres', url, '--key', keyPath, '--name', ORIGIN, '--port', '0', '--lease-ms', '1000', '--witness-policy', policyPath, ...(failClosed ? ['--witness-fail-closed'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
@@ -188,9 +189,9 @@ function serve(url: string, policyPath: string): Promise<Process> {
   });
 }
 
-test('SIGKILL of the sequencer under load: the new one continues witnessing; the witnesses see no rollback or fork', async () => {
+for (const failClosed of [false, true]) test(`SIGKILL of the sequencer under load (${failClosed ? 'fail-closed' : 'fail-open'}): the new one continues witnessing; the witnesses see no rollback or fork`, async () => {
   const url = await server.createDatabase();
-  const w = await witnesses('kill');
+  const w = await witnesses(failClosed ? 'kill-closed' : 'kill-open');
   // Every answer the witnesses give, and every checkpoint they cosign.
   const answers: number[] = [];
   const cosigned: string[] = [];
@@ -210,7 +211,7 @@ test('SIGKILL of the sequencer under load: the new one continues witnessing; the
     const row = (await db.query('SELECT holder, epoch FROM sequencer_lease WHERE expires_at > clock_timestamp()')).rows[0];
     return row ? { pid: Number(String(row.holder).split(':')[1]), epoch: Number(row.epoch) } : undefined;
   };
-  let fronts: Process[] = await Promise.all([serve(url, w.policyPath), serve(url, w.policyPath)]);
+  let fronts: Process[] = await Promise.all([serve(url, w.policyPath, failClosed), serve(url, w.policyPath, failClosed)]);
   let running = true;
   const seen: string[] = [];
   const loader = async () => {
@@ -234,7 +235,7 @@ test('SIGKILL of the sequencer under load: the new one continues witnessing; the
     await db.query('UPDATE witness_state SET cosigned_size = 0');
     const conflictsBefore = answers.filter((s) => s === 409).length;
     fronts = fronts.filter((f) => f !== victim);
-    fronts.push(await serve(url, w.policyPath));
+    fronts.push(await serve(url, w.policyPath, failClosed));
     const second = await until(async () => {
       const now = await holder();
       return now && now.epoch > first.epoch ? now : undefined;
@@ -263,6 +264,8 @@ test('SIGKILL of the sequencer under load: the new one continues witnessing; the
       assert.equal(x.cosignedSize, size);
     }
     assert.ok(answers.filter((s) => s === 409).length > conflictsBefore, 'the new sequencer caught the witnesses up from the size they named');
+    // Fail-closed: every answer came with a checkpoint the quorum had cosigned, across the takeover too.
+    if (failClosed) for (const note of seen) assert.equal(checkWitnessPolicy(note, w.policy).quorum, true);
     // The witnesses only ever answered 200 or a catch-up 409, and every checkpoint they cosigned is consistent with the final tree.
     assert.ok(answers.every((s) => s === 200 || s === 409), `witness answers: ${[...new Set(answers)].join(', ')}`);
     const roots = new Map<number, Buffer>();
@@ -281,7 +284,7 @@ test('SIGKILL of the sequencer under load: the new one continues witnessing; the
     const info = JSON.parse(execFileSync(process.execPath, [CLI, 'log', 'info', '--postgres', url]).toString()) as { witnessing: { roundSize: number; quorum: boolean; epoch: number; witnesses: { name: string; cosignedSize: number }[] } };
     assert.deepEqual([info.witnessing.roundSize, info.witnessing.quorum, info.witnessing.epoch], [size, true, second.epoch]);
     assert.deepEqual(info.witnessing.witnesses.map((x) => [x.name, x.cosignedSize]), [['w1', size], ['w2', size]]);
-    process.stdout.write(`# witnessed across a takeover: ${seen.length} acknowledged, final size ${size}, ${answers.filter((s) => s === 409).length} catch-up 409s, epochs ${first.epoch} → ${second.epoch}\n`);
+    process.stdout.write(`# witnessed across a takeover (${failClosed ? 'fail-closed' : 'fail-open'}): ${seen.length} acknowledged, final size ${size}, ${answers.filter((s) => s === 409).length} catch-up 409s, epochs ${first.epoch} → ${second.epoch}\n`);
   } finally {
     running = false;
     await Promise.all(load);
