@@ -198,6 +198,8 @@ test('a stack\'s SQLite backup restores into PostgreSQL and is served there', as
   assert.equal(restored.code, 0, restored.stderr);
   const origin = /verified\s+(\S+) size 20 root/.exec(restored.stdout)?.[1];
   assert.ok(origin, restored.stdout);
+  // The log ID was worked out from the key its checkpoint verified with: another key is refused.
+  await assert.rejects(startClusterLogService({ postgres: target, keyPath, name: origin, admissionWorkers: 0 }), (err: { code?: string }) => err.code === 'LOG_KEY_MISMATCH');
   const service = await startClusterLogService({ postgres: target, keyPath: join(stackDir, 'log', 'log-key.pem'), name: origin, admissionWorkers: 0, leaseMs: 1000 });
   try {
     assert.equal(service.log.checkpoint.size, 20);

@@ -196,6 +196,13 @@ export async function restorePostgres(options: PostgresRestoreOptions): Promise<
         }
         if (meta.get('logId') !== undefined && meta.get('logId') !== signer.logId.toString('hex')) throw new ServiceError(400, 'LOG_KEY_MISMATCH', `the backup's log ID ${meta.get('logId')} is not that of ${options.keyPath}`);
         meta.set('logId', signer.logId.toString('hex'));
+      } else if (verified.signedBy) {
+        // The log ID of the key the checkpoint verified with (the backup's trusted root or public
+        // key): a process later given another key is refused (LOG_KEY_MISMATCH). Only the public
+        // half is read to work out the ID.
+        const logId = new LogSigner(origin, { publicKey: verified.signedBy, privateKey: verified.signedBy }).logId.toString('hex');
+        if (meta.get('logId') !== undefined && meta.get('logId') !== logId) throw new ServiceError(400, 'BACKUP_CORRUPT', `${member}'s log ID ${meta.get('logId')} is not that of the key its checkpoint is signed with`);
+        meta.set('logId', logId);
       }
       await load(options.postgres, source, checkpoint, meta);
     } finally {
