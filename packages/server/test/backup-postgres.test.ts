@@ -9,7 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +144,17 @@ test('a cluster log backed up under load restores into a fresh database, served 
     writeFileSync(wrongKey, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     const refused = await run(['restore', out, '--postgres', await server.createDatabase(), '--key', wrongKey]);
     assert.match(refused.stderr, /LOG_KEY_MISMATCH/);
+
+    // A damaged archive is refused before anything is written to the database.
+    const damaged = join(dir, 'damaged.tar.gz');
+    writeFileSync(damaged, readFileSync(out).subarray(0, Math.floor(readFileSync(out).length / 2)));
+    const empty = await server.createDatabase();
+    const refusedDamaged = await run(['restore', damaged, '--postgres', empty]);
+    assert.match(refusedDamaged.stderr, /BACKUP_CORRUPT/);
+    const probe = new pg.Client({ connectionString: empty });
+    await probe.connect();
+    assert.equal((await probe.query("SELECT to_regclass('entries') IS NULL AS none")).rows[0].none, true, 'nothing written');
+    await probe.end();
 
     restoredFront = await serve(target);
     const served = (await get(`${restoredFront.url}/api/v1/log`)).json as { treeSize: number; rootHash: string };
