@@ -149,6 +149,8 @@ test('fail-closed: an append at either front end is answered only once the quoru
     // The entries are sequenced (the tree grew) but no front end serves the uncosigned checkpoint.
     assert.ok(follower.log.published.size > parseCheckpoint(parseSignedNote(servedBefore).body).size);
     assert.equal(await text(`${follower.url}/checkpoint`), servedBefore);
+    const servedSize = parseCheckpoint(parseSignedNote(servedBefore).body).size;
+    assert.equal((await get(`${follower.url}/api/v1/log/entries?logIndex=${servedSize}`)).status, 404, 'an entry beyond the served (cosigned) tree is not served yet');
     assert.equal(await text(`${sequencing.url}/checkpoint`), servedBefore);
     const status = (await get(`${follower.url}/api/v1/log/witnesses`)).json as { quorum: boolean; failClosed: boolean; witnesses: { name: string; behind: boolean; lastError?: string }[] };
     assert.equal(status.failClosed, true);
