@@ -191,9 +191,14 @@ function serve(url: string, policyPath: string, failClosed: boolean): Promise<Pr
   });
 }
 
-for (const failClosed of [false, true]) test(`SIGKILL of the sequencer under load (${failClosed ? 'fail-closed' : 'fail-open'}): the new one continues witnessing; the witnesses see no rollback or fork`, async () => {
+const cases = [
+  { stop: 'SIGKILL', failClosed: false },
+  { stop: 'SIGKILL', failClosed: true },
+  { stop: 'SIGSTOP', failClosed: false },
+] as const;
+for (const { stop, failClosed } of cases) test(`${stop} of the sequencer under load (${failClosed ? 'fail-closed' : 'fail-open'}): the new one continues witnessing; the witnesses see no rollback or fork`, async () => {
   const url = await server.createDatabase();
-  const w = await witnesses(failClosed ? 'kill-closed' : 'kill-open');
+  const w = await witnesses(`${stop}-${failClosed ? 'closed' : 'open'}`);
   // Every answer the witnesses give, and every checkpoint they cosign.
   const answers: number[] = [];
   const cosigned: string[] = [];
@@ -232,12 +237,14 @@ for (const failClosed of [false, true]) test(`SIGKILL of the sequencer under loa
     const first = await until(holder);
     await until(async () => Number((await db.query('SELECT size FROM witness_round')).rows[0].size) > 5);
     const victim = fronts.find((f) => f.pid === first.pid)!;
-    victim.child.kill('SIGKILL');
-    // As if it died between the witnesses' answers and recording them: the database is behind the witnesses.
-    await db.query('UPDATE witness_state SET cosigned_size = 0');
+    victim.child.kill(stop);
     const conflictsBefore = answers.filter((s) => s === 409).length;
-    fronts = fronts.filter((f) => f !== victim);
-    fronts.push(await serve(url, w.policyPath, failClosed));
+    if (stop === 'SIGKILL') {
+      // As if it died between the witnesses' answers and recording them: the database is behind the witnesses.
+      await db.query('UPDATE witness_state SET cosigned_size = 0');
+      fronts = fronts.filter((f) => f !== victim);
+      fronts.push(await serve(url, w.policyPath, failClosed));
+    }
     const second = await until(async () => {
       const now = await holder();
       return now && now.epoch > first.epoch ? now : undefined;
@@ -248,6 +255,11 @@ for (const failClosed of [false, true]) test(`SIGKILL of the sequencer under loa
       const row = (await db.query('SELECT size, epoch FROM witness_round')).rows[0];
       return Number(row.epoch) === second.epoch && Number(row.size) > before;
     });
+    if (stop === 'SIGSTOP') {
+      // Resumed past its lease: whatever it still sends the witnesses is old, and is neither recorded as their state nor an alert.
+      victim.child.kill('SIGCONT');
+      await until(async () => (await get(`${victim.url}/metrics`)).bytes.toString().includes('sigstack_log_sequencer_epoch 0'));
+    }
     await sleep(500);
     running = false;
     await Promise.all(load);
@@ -265,7 +277,7 @@ for (const failClosed of [false, true]) test(`SIGKILL of the sequencer under loa
       assert.equal(x.alert, undefined, 'no witness saw a larger tree than the log');
       assert.equal(x.cosignedSize, size);
     }
-    assert.ok(answers.filter((s) => s === 409).length > conflictsBefore, 'the new sequencer caught the witnesses up from the size they named');
+    if (stop === 'SIGKILL') assert.ok(answers.filter((s) => s === 409).length > conflictsBefore, 'the new sequencer caught the witnesses up from the size they named');
     // Fail-closed: every answer came with a checkpoint the quorum had cosigned, across the takeover too.
     if (failClosed) for (const note of seen) assert.equal(checkWitnessPolicy(note, w.policy).quorum, true);
     // The witnesses only ever answered 200 or a catch-up 409, and every checkpoint they cosigned is consistent with the final tree.
@@ -286,7 +298,7 @@ for (const failClosed of [false, true]) test(`SIGKILL of the sequencer under loa
     const info = JSON.parse(execFileSync(process.execPath, [CLI, 'log', 'info', '--postgres', url]).toString()) as { witnessing: { roundSize: number; quorum: boolean; epoch: number; witnesses: { name: string; cosignedSize: number }[] } };
     assert.deepEqual([info.witnessing.roundSize, info.witnessing.quorum, info.witnessing.epoch], [size, true, second.epoch]);
     assert.deepEqual(info.witnessing.witnesses.map((x) => [x.name, x.cosignedSize]), [['w1', size], ['w2', size]]);
-    process.stdout.write(`# witnessed across a takeover (${failClosed ? 'fail-closed' : 'fail-open'}): ${seen.length} acknowledged, final size ${size}, ${answers.filter((s) => s === 409).length} catch-up 409s, epochs ${first.epoch} → ${second.epoch}\n`);
+    process.stdout.write(`# witnessed across a takeover (${stop}, ${failClosed ? 'fail-closed' : 'fail-open'}): ${seen.length} acknowledged, final size ${size}, ${answers.filter((s) => s === 409).length} catch-up 409s, epochs ${first.epoch} → ${second.epoch}\n`);
   } finally {
     running = false;
     await Promise.all(load);

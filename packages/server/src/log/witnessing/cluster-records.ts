@@ -52,9 +52,9 @@ export async function readCheckpointNote(pool: pg.Pool, size: number): Promise<s
 }
 
 /**
- * Records a round in one transaction and tells the front ends. Everything only moves forward:
- * a late round of a sequencer that has since lost the lease adds true cosignatures and nothing
- * else (sizes are kept at their greatest).
+ * Records a round in one transaction and tells the front ends. Everything only moves forward
+ * (sizes are kept at their greatest); a late round of a sequencer whose epoch was taken over
+ * adds its (true) cosignatures and nothing else.
  */
 export async function recordRound(store: PostgresLogStorage, round: WitnessRound, epoch: number): Promise<void> {
   const size = round.checkpoint.size;
@@ -67,6 +67,10 @@ export async function recordRound(store: PostgresLogStorage, round: WitnessRound
         values: [size, names, names.map((n) => round.cosignatures.get(n))],
       });
     }
+    // The state and the round only from the sequencer still in office: one that was paused and
+    // has since been replaced asks with an old checkpoint, and a witness ahead of it is no alert.
+    const current = await client.query({ name: 'witness-epoch-current', text: 'SELECT 1 FROM sequencer_lease WHERE id = 1 AND epoch = $1 FOR SHARE', values: [epoch] });
+    if (current.rowCount !== 1) return true;
     const w = round.witnesses;
     await client.query({
       name: 'witness-states-upsert',
