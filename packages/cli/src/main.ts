@@ -29,6 +29,7 @@ commands:
   monitor --log URL --state F ...        watch a log: consistency, identities, witnesses (see: sigstack monitor --help)
   tuf init|rotate-root|sign-root|sign-targets  offline TUF root and targets keys (see: sigstack tuf help)
   backup --dir D --out F / restore F --dir D2    back up a stack (keys only with --include-keys); restore it, verified
+  backup --postgres URL --key K --out F / restore F --postgres URL    the same for a PostgreSQL log (into an empty database)
   help                                   this text
 
 Example (a bundle from the public sigstore instance):

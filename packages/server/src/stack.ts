@@ -44,6 +44,7 @@ import { DEFAULT_LOG_KEY_LABEL, openShardKey, type Pkcs11LogKeys } from './log/s
 import { currentStart, retiredChains, retiredCtKeys, retiredRoots, type RetiredChain, type RetiredKey, type RetiredState } from './production/key-rotation.js';
 import { PostgresLogStorage, redactUrl } from './storage/postgres/postgres.js';
 import { openClusterEngine } from './log/cluster/engine.js';
+import type { ClusterWitnessingOptions } from './log/witnessing/cluster.js';
 import { openClusterCtLog } from './ctlog/cluster-service.js';
 import { assertShardsCurrent, ctlogSchema, openShardStore } from './log/shards-postgres.js';
 
@@ -211,13 +212,10 @@ function readState(path: string): StackState | undefined {
 
 /**
  * Whether a start with --postgres may go on: refuses a stack whose logs are already in SQLite
- * files, and witnessing, which cluster logs do not do yet. True when the state must still be
+ * files. True when the state must still be
  * marked (markPostgresStore, once the database was reached).
  */
 function checkPostgresStore(dir: string, state: StackState, options: StackOptions): boolean {
-  if (options.witnessPolicy !== undefined) {
-    throw new ServiceError(400, 'WITNESS_POSTGRES_UNSUPPORTED', '--witness-policy is not supported with --postgres yet (the logs of a PostgreSQL stack are not witnessed): start without one of them');
-  }
   if (state.logStore === 'postgres') return false;
   const sqlite = [join(dir, STACK_FILES.log, 'log.db'), join(dir, STACK_FILES.ctlog, 'ctlog.db')].filter((path) => existsSync(path));
   if (sqlite.length > 0) {
@@ -479,9 +477,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       warn(`the transparency log is named ${logName} (where it first ran) but now serves at ${origin}: trusted_root.json keeps naming http://${logName}, so that checkpoints verify; run on that address to keep one URL for both`);
     }
     // On PostgreSQL: a cluster front end of the shard, with a sequencer candidate while it is active.
+    // Witnesses cosign the shard that takes entries; on PostgreSQL the sequencing process asks them (log/witnessing/cluster.ts).
+    const clusterWitnessing: ClusterWitnessingOptions | undefined =
+      options.witnessPolicy !== undefined && options.postgres !== undefined
+        ? { policyPath: options.witnessPolicy, failClosed: options.witnessFailClosed === true, warn: (message) => warn(`witnessing: ${message}`) }
+        : undefined;
     const logEngine =
       logStorage instanceof PostgresLogStorage
-        ? await openClusterEngine(logStorage, new LogSigner(logName, logKey), { ...(options.logOptions ?? {}), sequence: !shardRecords[0]!.end })
+        ? await openClusterEngine(logStorage, new LogSigner(logName, logKey), { ...(options.logOptions ?? {}), sequence: !shardRecords[0]!.end, ...(clusterWitnessing && shardRecords.length === 1 ? { witnessing: clusterWitnessing } : {}) })
         : undefined;
     const log = logEngine?.log ?? (await TransparencyLog.open(logStorage, new LogSigner(logName, logKey), options.logOptions ?? {}));
     logStorageOwned = false;
@@ -489,13 +492,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const admission = new AdmissionPool(options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), log.signer);
     closers.push(() => admission.close());
     const logApp = buildLogApp({ log, treeId, admission, logger, ...(logEngine ? { addMetrics: (registry) => logEngine.metrics.forEach((m) => registry.registerMetric(m)) } : {}) });
+    const firstWitnessView = logEngine?.witnessing?.view;
+    if (firstWitnessView) logApp.get('/api/v1/log/witnesses', async () => firstWitnessView.status());
     closers.push(() => logApp.close());
 
     // Shards made by rotation (log/shards.ts): all but the last are frozen; the last takes entries.
     const scheme = publicUrl?.scheme ?? (options.tls ? 'https' : 'http');
     const extraShards = [];
     for (const record of shardRecords.slice(1)) {
-      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}), ...(options.postgres !== undefined ? { postgres: options.postgres } : {}) });
+      const shard = await openLogShard(dir, record, { ...(options.logOptions ? { logOptions: options.logOptions } : {}), admissionWorkers: options.admissionWorkers ?? Math.max(1, availableParallelism() - 1), logger, ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}), ...(options.pkcs11Log ? { hsm: options.pkcs11Log } : {}), ...(options.postgres !== undefined ? { postgres: options.postgres } : {}), ...(clusterWitnessing ? { witnessing: clusterWitnessing } : {}) });
       closers.push(() => shard.close());
       extraShards.push(shard);
     }
@@ -509,7 +514,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (logShards[i]!.end) freezeLogApp(served.app, logShards[i]!.end!, activeShard.url);
     });
     // Witnesses cosign the checkpoints of the shard that takes entries (frozen shards' trees no longer grow).
-    if (options.witnessPolicy) {
+    if (options.witnessPolicy && options.postgres === undefined) {
       const witnessing = loadWitnessing(options.witnessPolicy, activeShard.log, servedShards[servedShards.length - 1]!.app, options);
       closers.push(async () => witnessing.close());
     }

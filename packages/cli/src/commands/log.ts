@@ -12,6 +12,7 @@ import { logRotateCommand } from './log-rotate.js';
 export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host H] [--key KEY.pem] [--key-type ed25519|ecdsa-p256] [--name N]
                         [--witness-policy POLICY] [--witness-fail-closed]
        sigstack log serve --postgres URL --key KEY.pem --name ORIGIN [--schema S] [--port P] [--host H] [--lease-ms MS] [--no-sequencer]
+                        [--witness-policy POLICY] [--witness-fail-closed]
                         (any number of processes, each given the same key and origin, serve one log;
                          --schema: the PostgreSQL schema holding it, so several logs share one database)
        sigstack log info --url U
@@ -56,7 +57,7 @@ function needUrl(values: Record<string, unknown>): string {
 
 /** `log serve --postgres URL`: one process (front end and sequencer candidate) of a PostgreSQL log. */
 async function servePostgres(args: string[]): Promise<number> {
-  const v = options(args, { postgres: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, name: { type: 'string' }, schema: { type: 'string' }, 'lease-ms': { type: 'string' }, 'no-sequencer': { type: 'boolean' } });
+  const v = options(args, { postgres: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, name: { type: 'string' }, schema: { type: 'string' }, 'lease-ms': { type: 'string' }, 'no-sequencer': { type: 'boolean' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' } });
   if (!v.key || !v.name) throw new CliError('USAGE', `--postgres needs --key KEY.pem and --name ORIGIN (the same for every process of the log)\n${LOG_USAGE}`);
   const { startClusterLogService } = await import('@sigstack/server');
   const service = await startClusterLogService({
@@ -68,6 +69,8 @@ async function servePostgres(args: string[]): Promise<number> {
     ...(v['lease-ms'] ? { leaseMs: Number(v['lease-ms']) } : {}),
     ...(v['no-sequencer'] ? { sequence: false } : {}),
     ...(v.schema ? { schema: v.schema as string } : {}),
+    ...(v['witness-policy'] ? { witnessPolicy: v['witness-policy'] as string } : {}),
+    ...(v['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
     logger: { level: 'info' },
   });
   process.stderr.write(`sigstack log: serving ${v.name as string} from PostgreSQL at ${service.url} (Rekor v1 /api/v1, Rekor v2 /api/v2, tiles, /metrics, explorer /explorer/)\n`);

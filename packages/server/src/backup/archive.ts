@@ -17,6 +17,9 @@ export interface BackupManifest {
   keysLeftOut: string[];
 }
 
+/** A log's public key in a backup of a PostgreSQL log (its checkpoint is checked with it on restore). */
+export const PUBLIC_KEY_SUFFIX = 'log-public.pem';
+
 /** Private keys: every role key of the stack (left out of a backup unless asked for). */
 export function isPrivateKeyFile(path: string): boolean {
   const name = path.split('/').pop() ?? '';

@@ -20,6 +20,37 @@ export interface BackupOptions {
   includeKeys?: boolean;
 }
 
+/** Packs the manifest and then each file (copied aside in `copy`) into a gzip'd tar at `out`, written aside and renamed into place. */
+export async function writeArchive(out: string, manifest: BackupManifest, files: { path: string; copy: string }[]): Promise<void> {
+  const pack = tar.pack();
+  const tmpOut = join(dirname(out), `.${Date.now()}.${process.pid}.backup.tmp`);
+  const written = pipeline(pack, createGzip(), createWriteStream(tmpOut, { mode: 0o600 }));
+  const add = (name: string, data: Buffer, mode: number) =>
+    new Promise<void>((resolve, reject) => pack.entry({ name, size: data.length, mode, mtime: new Date() }, data, (err) => (err ? reject(err) : resolve())));
+  try {
+    await add(MANIFEST_NAME, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 0o644);
+    for (const file of files) {
+      const mode = isPrivateKeyFile(file.path) || isDatabase(file.path) ? 0o600 : 0o644;
+      await new Promise<void>((resolve, reject) => {
+        const entry = pack.entry({ name: file.path, size: statSync(file.copy).size, mode, mtime: new Date() }, (err) => (err ? reject(err) : resolve()));
+        createReadStream(file.copy).on('error', reject).pipe(entry);
+      });
+    }
+    pack.finalize();
+    await written;
+    renameSync(tmpOut, out);
+  } catch (err) {
+    pack.destroy();
+    rmSync(tmpOut, { force: true });
+    throw err;
+  }
+}
+
+/** Each file's manifest line (size and SHA-256 of its copy). */
+export function describeFiles(files: { path: string; copy: string }[]): Promise<BackupManifest['files']> {
+  return Promise.all(files.map(async (f) => ({ path: f.path, size: statSync(f.copy).size, sha256: await sha256File(f.copy) })));
+}
+
 function walk(dir: string, base = dir): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -37,7 +68,8 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
-function checkpointOf(dbPath: string): { origin: string; size: number; rootHash: string } {
+/** The origin, size and root of the checkpoint in a SQLite log database. */
+export function checkpointOf(dbPath: string): { origin: string; size: number; rootHash: string } {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     const row = db.prepare('SELECT note FROM checkpoint WHERE id = 1').get() as { note: string } | undefined;
@@ -98,26 +130,11 @@ export async function makeBackup(options: BackupOptions): Promise<BackupManifest
       format: BACKUP_FORMAT,
       createdAt: new Date().toISOString(),
       includeKeys: options.includeKeys === true,
-      files: await Promise.all(files.map(async (f) => ({ path: f.path, size: statSync(f.copy).size, sha256: await sha256File(f.copy) }))),
+      files: await describeFiles(files),
       logs,
       keysLeftOut,
     };
-    const pack = tar.pack();
-    const tmpOut = join(dirname(options.out), `.${Date.now()}.${process.pid}.backup.tmp`);
-    const written = pipeline(pack, createGzip(), createWriteStream(tmpOut, { mode: 0o600 }));
-    const add = (name: string, data: Buffer, mode: number) =>
-      new Promise<void>((resolve, reject) => pack.entry({ name, size: data.length, mode, mtime: new Date() }, data, (err) => (err ? reject(err) : resolve())));
-    await add(MANIFEST_NAME, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 0o644);
-    for (const file of files) {
-      const mode = isPrivateKeyFile(file.path) || isDatabase(file.path) ? 0o600 : 0o644;
-      await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry({ name: file.path, size: statSync(file.copy).size, mode, mtime: new Date() }, (err) => (err ? reject(err) : resolve()));
-        createReadStream(file.copy).on('error', reject).pipe(entry);
-      });
-    }
-    pack.finalize();
-    await written;
-    renameSync(tmpOut, options.out);
+    await writeArchive(options.out, manifest, files);
     return manifest;
   } finally {
     rmSync(work, { recursive: true, force: true });

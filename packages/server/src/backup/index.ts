@@ -4,3 +4,4 @@ export * from './archive.js';
 export * from './backup.js';
 export * from './restore.js';
 export * from './verify-log.js';
+export * from './postgres.js';

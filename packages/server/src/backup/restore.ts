@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { ServiceError } from '../errors.js';
-import { BACKUP_FORMAT, MANIFEST_NAME, isDatabase, isPrivateKeyFile, isSafeMemberPath, under, type BackupManifest } from './archive.js';
+import { BACKUP_FORMAT, MANIFEST_NAME, PUBLIC_KEY_SUFFIX, isDatabase, isPrivateKeyFile, isSafeMemberPath, under, type BackupManifest } from './archive.js';
 import { verifyLogDatabase, type VerifiedLog } from './verify-log.js';
 
 export interface RestoreResult {
@@ -36,9 +36,10 @@ function readManifest(data: Buffer, file: string): BackupManifest {
   return manifest;
 }
 
-/** Public keys a restored log's checkpoint may be signed with: the backup's trusted root, and its log keys when included. */
-function checkpointKeys(dir: string): KeyObject[] {
+/** Public keys a restored log's checkpoint may be signed with: the backup's trusted root, and a PostgreSQL log's public key (log-public.pem). */
+function checkpointKeys(dir: string, manifest: BackupManifest): KeyObject[] {
   const keys: KeyObject[] = [];
+  for (const f of manifest.files.filter((file) => file.path.endsWith(PUBLIC_KEY_SUFFIX))) keys.push(createPublicKey(readFileSync(under(dir, f.path))));
   const rootPath = join(dir, 'trusted_root.json');
   if (existsSync(rootPath)) {
     const root = JSON.parse(readFileSync(rootPath, 'utf8')) as { tlogs?: { publicKey?: { rawBytes?: string } }[]; ctlogs?: { publicKey?: { rawBytes?: string } }[] };
@@ -119,7 +120,7 @@ export async function restoreBackup(options: { file: string; dir: string }): Pro
   mkdirSync(work, { recursive: true, mode: 0o700 });
   try {
     const manifest = await extract(options.file, work);
-    const keys = checkpointKeys(work);
+    const keys = checkpointKeys(work, manifest);
     const logs: RestoreResult['logs'] = [];
     for (const f of manifest.files.filter((file) => isDatabase(file.path))) {
       const verified = await verifyLogDatabase(under(work, f.path), keys);

@@ -16,6 +16,8 @@ export interface VerifiedLog {
   rootHash: Buffer;
   /** Tiles compared. */
   tiles: number;
+  /** The public key the checkpoint's signature verified with (none for an empty log). */
+  signedBy?: KeyObject;
 }
 
 const CHUNK = 65_536;
@@ -43,7 +45,8 @@ export async function verifyLogDatabase(path: string, keys: KeyObject[]): Promis
       throw refused(path, `its checkpoint is not a signed note (${(err as Error).message})`);
     }
     if (checkpoint.size !== row.size) throw refused(path, `the checkpoint says size ${checkpoint.size}, its row ${row.size}`);
-    if (!note.signatures.some((sig) => keys.some((key) => verifyNoteSignature(note.body, sig, key)))) {
+    const signedBy = keys.find((key) => note.signatures.some((sig) => verifyNoteSignature(note.body, sig, key)));
+    if (!signedBy) {
       throw refused(path, `its checkpoint (${checkpoint.origin}, size ${checkpoint.size}) is not signed by a key of the backup's trusted root`);
     }
     const total = (db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
@@ -80,7 +83,7 @@ export async function verifyLogDatabase(path: string, keys: KeyObject[]): Promis
     }
     const root = await tree.root(checkpoint.size);
     if (!root.equals(checkpoint.rootHash)) throw refused(path, `the entries' root hash ${root.toString('hex')} is not the checkpoint's ${checkpoint.rootHash.toString('hex')}`);
-    return { origin: checkpoint.origin, size: checkpoint.size, rootHash: root, tiles };
+    return { origin: checkpoint.origin, size: checkpoint.size, rootHash: root, tiles, signedBy };
   } finally {
     db.close();
   }

@@ -14,6 +14,7 @@ import type { LogOptions } from './engine/log.js';
 import { LogSigner } from './engine/log-signer.js';
 import { buildLogApp } from './http/app.js';
 import { openClusterEngine, type ClusterEngine } from './cluster/engine.js';
+import type { ClusterWitnessingOptions } from './witnessing/cluster.js';
 import { readLease } from './cluster/lease.js';
 import { openShardKey, type Pkcs11LogKeys, type ShardKey } from './shard-keys.js';
 import type { OpenShard, ShardRecord } from './shards.js';
@@ -67,7 +68,7 @@ export async function assertShardNotServed(store: PostgresLogStorage): Promise<v
 }
 
 /** Opens a shard of a PostgreSQL stack as a cluster front end (and, while active, a sequencer candidate). */
-export async function openClusterShard(stackDir: string, record: ShardRecord, options: { postgres: string; logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys }): Promise<OpenShard> {
+export async function openClusterShard(stackDir: string, record: ShardRecord, options: { postgres: string; logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys; witnessing?: ClusterWitnessingOptions }): Promise<OpenShard> {
   const dir = join(stackDir, record.dir);
   const store = await openShardStore(options.postgres, record);
   const name = await store.getMeta('name');
@@ -86,7 +87,7 @@ export async function openClusterShard(stackDir: string, record: ShardRecord, op
   let engine: ClusterEngine;
   try {
     // A frozen shard takes no entries: it follows, nothing to sequence.
-    engine = await openClusterEngine(store, new LogSigner(name, key.key), { ...(options.logOptions ?? {}), sequence: !record.end });
+    engine = await openClusterEngine(store, new LogSigner(name, key.key), { ...(options.logOptions ?? {}), sequence: !record.end, ...(options.witnessing && !record.end ? { witnessing: options.witnessing } : {}) });
   } catch (err) {
     key.close();
     throw err;
@@ -94,6 +95,8 @@ export async function openClusterShard(stackDir: string, record: ShardRecord, op
   const admission = new AdmissionPool(record.end ? 0 : options.admissionWorkers, engine.log.signer);
   const metrics = engine.metrics;
   const app = buildLogApp({ log: engine.log, treeId: engine.treeId, admission, logger: options.logger, addMetrics: (registry) => metrics.forEach((m) => registry.registerMetric(m)) });
+  const witnessView = engine.witnessing?.view;
+  if (witnessView) app.get('/api/v1/log/witnesses', async () => witnessView.status());
   return {
     record,
     name,

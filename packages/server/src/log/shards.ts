@@ -15,6 +15,7 @@ import { TransparencyLog, type LogOptions } from './engine/log.js';
 import { LogSigner } from './engine/log-signer.js';
 import { buildLogApp } from './http/app.js';
 import { openShardKey, type Pkcs11LogKeys, type ShardKey } from './shard-keys.js';
+import type { ClusterWitnessingOptions } from './witnessing/cluster.js';
 import { assertShardNotServed, assertShardsCurrent, openClusterShard, openShardStore, recordShards, shardSchema } from './shards-postgres.js';
 
 /** One shard as the state file records it. */
@@ -171,7 +172,7 @@ export interface OpenShard {
 }
 
 /** Opens a shard made by rotateLogShard (its name and tree ID are in its database). */
-export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys; postgres?: string }): Promise<OpenShard> {
+export async function openLogShard(stackDir: string, record: ShardRecord, options: { logOptions?: LogOptions; admissionWorkers: number; logger: FastifyServerOptions['logger']; keyPassword?: string; hsm?: Pkcs11LogKeys; postgres?: string; witnessing?: ClusterWitnessingOptions }): Promise<OpenShard> {
   if (options.postgres) return openClusterShard(stackDir, record, { ...options, postgres: options.postgres });
   const dir = join(stackDir, record.dir);
   const storage = new SqliteLogStorage(join(dir, 'log.db'));

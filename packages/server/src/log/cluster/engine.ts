@@ -13,6 +13,7 @@ import type { PostgresLogStorage } from '../../storage/postgres/postgres.js';
 import { TransparencyLog, type LogOptions } from '../engine/log.js';
 import type { LogSigner } from '../engine/log-signer.js';
 import { MerkleTree } from '../engine/tree.js';
+import { attachClusterWitnessing, type ClusterWitnessing, type ClusterWitnessingOptions } from '../witnessing/cluster.js';
 import { ClusterFrontEnd } from './front-end.js';
 import { Sequencer } from './sequencer.js';
 
@@ -21,6 +22,8 @@ export interface ClusterEngineOptions extends LogOptions {
   leaseMs?: number;
   /** Take part in sequencing (default true); false: a front end only. */
   sequence?: boolean;
+  /** Witnesses asked to cosign the log's checkpoints (log/witnessing/cluster.ts). */
+  witnessing?: ClusterWitnessingOptions;
 }
 
 export interface ClusterEngine {
@@ -29,6 +32,8 @@ export interface ClusterEngine {
   treeId: string;
   frontEnd: ClusterFrontEnd;
   sequencer: Sequencer;
+  /** Present when the log is witnessed: what front ends serve, and the sequencer's rounds. */
+  witnessing?: ClusterWitnessing;
   /** Lease changes, epoch, batch commit time, served size, pending depth (register them where served). */
   metrics: Metric[];
   /** Stops sequencing (handing the lease over), following, and closes the store. */
@@ -70,6 +75,8 @@ export async function openClusterEngine(store: PostgresLogStorage, signer: LogSi
     const log = await TransparencyLog.open(view, signer, options);
     frontEnd = new ClusterFrontEnd(store, log);
     log.sequenceRemotely(frontEnd);
+    const witnessing = options.witnessing ? await attachClusterWitnessing(store, log, frontEnd, options.witnessing) : undefined;
+    const rounds = witnessing?.rounds;
     await frontEnd.start();
     const following = frontEnd;
 
@@ -96,10 +103,13 @@ export async function openClusterEngine(store: PostgresLogStorage, signer: LogSi
         onLeaseChange: (event, epoch) => {
           leaseChanges.inc({ event });
           epochGauge.set(event === 'acquired' ? epoch : 0);
+          if (event === 'acquired') void rounds?.start(epoch);
+          else rounds?.stop();
         },
         onCommit: (ms) => {
           commitSeconds.observe(ms / 1000);
           void following.refresh();
+          rounds?.kick();
         },
       },
     );
@@ -110,9 +120,11 @@ export async function openClusterEngine(store: PostgresLogStorage, signer: LogSi
       treeId,
       frontEnd: following,
       sequencer,
+      ...(witnessing ? { witnessing } : {}),
       metrics: [leaseChanges, epochGauge, commitSeconds, servedSize, pendingDepth],
       async close() {
         await sequencer.stop();
+        rounds?.stop();
         await following.close();
         await store.close();
       },

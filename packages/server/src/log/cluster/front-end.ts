@@ -35,6 +35,8 @@ export class ClusterFrontEnd implements RemoteSequencing {
   private closed = false;
   /** Pending entries in the database as last counted (metrics). */
   onRefresh: (size: number) => void = () => {};
+  /** Runs after each advance, before waiting appends are answered (witnessing chooses the served checkpoint). */
+  onAdvance: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly store: PostgresLogStorage,
@@ -135,7 +137,8 @@ export class ClusterFrontEnd implements RemoteSequencing {
 
   private async refreshOnce(): Promise<void> {
     const latest = await this.store.latestCheckpoint();
-    if (latest && latest.size > this.log.checkpoint.size) await this.log.advance(latest);
+    if (latest && latest.size > this.log.published.size) await this.log.advance(latest);
+    if (this.onAdvance) await this.onAdvance();
     this.onRefresh(this.log.checkpoint.size);
     if (this.waiters.size === 0) return;
     const size = this.log.checkpoint.size;

@@ -7,6 +7,8 @@ import { ServiceError } from '../../errors.js';
 import { checkSchemaName, connectionOptions, redactUrl } from '../../storage/postgres/postgres.js';
 import { SCHEMA_VERSION, schemaVersion } from '../../storage/postgres/schema.js';
 import { readLease } from './lease.js';
+import { readRound, readWitnessStates } from '../witnessing/cluster-records.js';
+import type { WitnessStatus } from '../witnessing/client.js';
 
 export interface ClusterLogInfo {
   origin: string | undefined;
@@ -14,6 +16,8 @@ export interface ClusterLogInfo {
   schemaVersion: number;
   sequencer: { holder: string; epoch: number; leaseRemainingMs: number } | undefined;
   pending: number;
+  /** When the log is witnessed: the newest recorded round and each witness's state. */
+  witnessing?: { roundSize: number; quorum: boolean; quorumSize: number; epoch: number; witnesses: WitnessStatus[] };
 }
 
 /** `schema`: the log's PostgreSQL schema when the database holds several logs (default: the default one). */
@@ -45,7 +49,15 @@ export async function clusterLogInfo(url: string, schema?: string): Promise<Clus
       if (lease.holder !== '') sequencer = { holder: lease.holder, epoch: lease.epoch, leaseRemainingMs: Math.round(lease.remainingMs) };
       pending = Number((await client.query('SELECT count(*) AS n FROM pending WHERE idx IS NULL')).rows[0].n);
     }
-    return { origin, treeSize, schemaVersion: version, sequencer, pending };
+    let witnessing: ClusterLogInfo['witnessing'];
+    if (version >= 3) {
+      const witnesses = [...(await readWitnessStates(client)).values()];
+      if (witnesses.length > 0) {
+        const round = await readRound(client);
+        witnessing = { roundSize: round.size, quorum: round.quorum, quorumSize: round.quorumSize, epoch: round.epoch, witnesses };
+      }
+    }
+    return { origin, treeSize, schemaVersion: version, sequencer, pending, ...(witnessing ? { witnessing } : {}) };
   } finally {
     await client.end().catch(() => {});
   }

@@ -14,6 +14,7 @@ import type { LogService } from '../service.js';
 import type { ClusterFrontEnd } from './front-end.js';
 import type { Sequencer } from './sequencer.js';
 import { openClusterEngine, type ClusterEngine } from './engine.js';
+import { readWitnessPolicy } from '../witnessing/load.js';
 import type { FastifyServerOptions } from 'fastify';
 
 export interface ClusterLogOptions extends LogOptions {
@@ -36,6 +37,16 @@ export interface ClusterLogOptions extends LogOptions {
   maxConnections?: number;
   /** The PostgreSQL schema holding this log, when the database holds several (default: the default schema). */
   schema?: string;
+  /**
+   * A C2SP tlog-policy file (the same for every process): the sequencing process asks its
+   * witnesses to cosign each checkpoint, the cosignatures are kept in the database, and every
+   * front end serves them (log/witnessing/cluster-*.ts).
+   */
+  witnessPolicy?: string;
+  /** Answer appends only once the covering checkpoint has the quorum's cosignatures (default: fail-open). */
+  witnessFailClosed?: boolean;
+  /** Time each witness gets per checkpoint (default 1000 ms). */
+  witnessTimeoutMs?: number;
 }
 
 export interface ClusterLogService extends LogService {
@@ -45,15 +56,22 @@ export interface ClusterLogService extends LogService {
 }
 
 export async function startClusterLogService(options: ClusterLogOptions): Promise<ClusterLogService> {
+  // A bad policy file is refused before the database is touched.
+  if (options.witnessPolicy) readWitnessPolicy(options.witnessPolicy);
   const key = loadPrivateKeyPem(options.keyPath);
   const signer = new LogSigner(options.name, key);
   const store = await PostgresLogStorage.open(options.postgres, { maxConnections: options.maxConnections ?? 8, applicationName: `sigstack-log:${process.pid}`, idleInTransactionTimeoutMs: Math.min(2000, options.leaseMs ?? 2000), ...(options.schema ? { schema: options.schema } : {}) });
   let admission: AdmissionPool | undefined;
   let engine: ClusterEngine | undefined;
   try {
-    engine = await openClusterEngine(store, signer, options);
+    let warn: (message: string) => void = (message) => void process.stderr.write(`sigstack log: ${message}\n`);
+    const witnessing = options.witnessPolicy
+      ? { witnessing: { policyPath: options.witnessPolicy, failClosed: options.witnessFailClosed === true, ...(options.witnessTimeoutMs ? { timeoutMs: options.witnessTimeoutMs } : {}), warn: (message: string) => warn(message) } }
+      : {};
+    engine = await openClusterEngine(store, signer, { ...options, ...witnessing });
     const { log, treeId, sequencer, frontEnd } = engine;
     const metrics = engine.metrics;
+    const witnessView = engine.witnessing?.view;
 
     admission = new AdmissionPool(options.admissionWorkers ?? Math.max(1, availableParallelism()), signer);
     const server = buildLogApp({
@@ -66,6 +84,11 @@ export async function startClusterLogService(options: ClusterLogOptions): Promis
         for (const metric of metrics) registry.registerMetric(metric);
       },
     });
+    if (witnessView) {
+      const view = witnessView;
+      warn = (message) => server.log.warn({ witnessing: true }, message);
+      server.get('/api/v1/log/witnesses', async () => view.status());
+    }
     const host = options.host ?? '127.0.0.1';
     await server.listen({ port: options.port ?? 0, host });
     const address = server.server.address() as { port: number };

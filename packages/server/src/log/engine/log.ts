@@ -116,6 +116,11 @@ export class TransparencyLog {
     return this.witnessing ? this.witnessing.view(this.current, this.startup) : this.current;
   }
 
+  /** The newest durable checkpoint, without witnesses' cosignatures (what witnessing is asked about). */
+  get published(): CurrentCheckpoint {
+    return this.current;
+  }
+
   /** Turns on witnessing: the current checkpoint is sent at once, then every new one. */
   witnessWith(witnessing: CheckpointWitnessing): void {
     this.witnessing = witnessing;
@@ -283,20 +288,21 @@ export class TransparencyLog {
     return this.tree.root(size);
   }
 
-  /** Entries within the published tree only. */
+  /** Entries within the served tree only (fail-closed witnessing: the quorum's, not a newer one). */
   async entries(start: number, count: number): Promise<StoredEntry[]> {
-    const end = Math.min(start + count, this.current.size);
+    const end = Math.min(start + count, this.checkpoint.size);
     return end > start ? this.storage.readEntries(start, end - start) : [];
   }
 
   async entryByLeafHash(hash: Buffer): Promise<StoredEntry | undefined> {
     const index = (await this.storage.findLeafHashes([hash])).get(hash.toString('hex'));
-    if (index === undefined || index >= this.current.size) return undefined;
+    if (index === undefined || index >= this.checkpoint.size) return undefined;
     return (await this.storage.readEntries(index, 1))[0];
   }
 
   async search(key: string): Promise<number[]> {
-    return (await this.storage.search(key)).filter((i) => i < this.current.size);
+    const size = this.checkpoint.size;
+    return (await this.storage.search(key)).filter((i) => i < size);
   }
 
   /** Stops taking appends, lets queued ones finish, and closes storage. */

@@ -27,7 +27,11 @@ export class WitnessClient {
     readonly witness: PolicyWitness & { url: string },
     private readonly proof: ProofSource,
     private readonly timeoutMs: number,
-  ) {}
+    /** The size this witness is known to have cosigned (a cluster log's sequencer reads it from the database). */
+    startSize = 0,
+  ) {
+    this.cosignedSize = startSize;
+  }
 
   get status(): WitnessStatus {
     return { name: this.witness.name, url: this.witness.url, cosignedSize: this.cosignedSize, ...(this.lastError ? { lastError: this.lastError } : {}), ...(this.alert ? { alert: this.alert } : {}) };

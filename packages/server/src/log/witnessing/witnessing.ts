@@ -17,6 +17,18 @@ export interface WitnessingOptions {
   /** Per witness, per round (default 1000 ms). */
   timeoutMs?: number;
   onWarning?: (message: string) => void;
+  /** Sizes each witness (by policy name) is known to have cosigned: its first request starts there. */
+  cosignedSizes?: Map<string, number>;
+  /** Called with each round's outcome before its waiters go (a cluster log stores it for every front end). */
+  onRound?: (round: WitnessRound) => Promise<void> | void;
+}
+
+export interface WitnessRound {
+  checkpoint: CurrentCheckpoint;
+  /** The cosignature line(s) each witness that cosigned gave, by policy name. */
+  cosignatures: Map<string, string>;
+  quorum: boolean;
+  witnesses: WitnessStatus[];
 }
 
 export interface WitnessingStatus {
@@ -40,6 +52,7 @@ export class Witnessing {
   private waiters: { size: number; resolve: () => void }[] = [];
   private readonly onWarning: (message: string) => void;
   private closed = false;
+  private readonly onRound: WitnessingOptions['onRound'];
 
   constructor(options: WitnessingOptions) {
     this.policy = options.policy;
@@ -51,7 +64,8 @@ export class Witnessing {
         if (!w.url) this.onWarning(`witness ${w.name} has no URL in the policy; it cannot be asked`);
         return Boolean(w.url);
       })
-      .map((w) => new WitnessClient(w, options.proof, timeout));
+      .map((w) => new WitnessClient(w, options.proof, timeout, options.cosignedSizes?.get(w.name) ?? 0));
+    this.onRound = options.onRound;
   }
 
   /** The checkpoint to serve instead of the bare `current` one. */
@@ -66,6 +80,12 @@ export class Witnessing {
     const done = new Promise<void>((resolve) => this.waiters.push({ size: checkpoint.size, resolve }));
     this.kick();
     return done;
+  }
+
+  /** Starts witnessing `checkpoint` without waiting for it (a cluster log's sequencer: front ends wait on the database). */
+  offer(checkpoint: CurrentCheckpoint): void {
+    if (!this.latest || checkpoint.size > this.latest.size) this.latest = checkpoint;
+    this.kick();
   }
 
   private kick(): void {
@@ -85,8 +105,11 @@ export class Witnessing {
     const checkpoint = this.latest as CurrentCheckpoint;
     const lines = await Promise.all(this.clients.map((c) => c.cosign(checkpoint.note, checkpoint.size)));
     const names = new Set<string>();
+    const cosignatures = new Map<string, string>();
     lines.forEach((line, i) => {
-      if (line) names.add((this.clients[i] as WitnessClient).witness.name);
+      if (!line) return;
+      names.add((this.clients[i] as WitnessClient).witness.name);
+      cosignatures.set((this.clients[i] as WitnessClient).witness.name, line);
     });
     for (const c of this.clients) if (c.status.alert) this.onWarning(`ALERT witness ${c.witness.name}: ${c.status.alert}`);
     const quorum = quorumMet(this.policy, names);
@@ -94,6 +117,13 @@ export class Witnessing {
     this.cosigned = { ...checkpoint, note, quorum };
     if (quorum) this.withQuorum = { ...checkpoint, note };
     else this.onWarning(`checkpoint ${checkpoint.size}: witness quorum not met (${names.size} of ${this.clients.length} cosigned)`);
+    if (this.onRound) {
+      try {
+        await this.onRound({ checkpoint, cosignatures, quorum, witnesses: this.clients.map((c) => c.status) });
+      } catch (err) {
+        this.onWarning(`checkpoint ${checkpoint.size}: the witnesses' answers could not be recorded: ${(err as Error).message}`);
+      }
+    }
     const published = this.failClosed ? (this.withQuorum?.size ?? -1) : checkpoint.size;
     this.waiters = this.waiters.filter((w) => {
       if (w.size <= published) w.resolve();

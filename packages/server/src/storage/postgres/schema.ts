@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { ServiceError } from '../../errors.js';
 
 /** The version this build writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Migration n (index n - 1) takes a database from version n - 1 to n. */
 const MIGRATIONS: string[] = [
@@ -85,6 +85,39 @@ CREATE TABLE sequencer_lease (
   acquired_at timestamptz NOT NULL
 );
 INSERT INTO sequencer_lease (id, holder, epoch, expires_at, acquired_at) VALUES (1, '', 0, 'epoch', 'epoch');
+`,
+  // 3: witnessing of a cluster log (log/witnessing/cluster-*.ts): the sequencer asks, every front end serves.
+  `
+-- Each witness's cosignature of a checkpoint, as the note line(s) it gave: every front end adds
+-- the lines of the checkpoint it serves.
+CREATE TABLE witness_cosignatures (
+  size bigint NOT NULL,
+  witness text NOT NULL,
+  line text NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (size, witness)
+);
+-- What each witness (by its tlog-policy name) has cosigned and its last error: a new sequencer
+-- continues from here, and every front end reports it at /api/v1/log/witnesses.
+CREATE TABLE witness_state (
+  witness text PRIMARY KEY,
+  url text NOT NULL,
+  cosigned_size bigint NOT NULL DEFAULT 0,
+  last_error text,
+  alert text,
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+-- The newest witnessing round: the size it was for, whether the quorum cosigned it, and the
+-- newest size that ever met the quorum (what fail-closed front ends serve).
+CREATE TABLE witness_round (
+  id integer PRIMARY KEY CHECK (id = 1),
+  size bigint NOT NULL,
+  quorum boolean NOT NULL,
+  quorum_size bigint NOT NULL,
+  epoch bigint NOT NULL,
+  finished_at timestamptz NOT NULL
+);
+INSERT INTO witness_round (id, size, quorum, quorum_size, epoch, finished_at) VALUES (1, -1, false, -1, 0, 'epoch');
 `,
 ];
 
