@@ -2,8 +2,8 @@
 // PostgreSQL database (a server of the test's own), the second given a copy of the first's
 // --dir. The printed "try it" lines work; a file signed through one verifies with the other's
 // trust files and is found through the other's search and explorer; SIGKILL of the process that
-// sequences and the other takes over and keeps logging. A start without --postgres,
-// --witness-policy with it and a directory-only backup are refused with a code.
+// sequences and the other takes over and keeps logging. A start without --postgres
+// and a directory-only backup are refused with a code; one log's schema is backed up and restored.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -187,4 +187,21 @@ test('a PostgreSQL stack started without --postgres, and a directory-only backup
   assert.match(plain.stderr, /STACK_NEEDS_POSTGRES/);
   assert.equal(backup.code, 1);
   assert.match(backup.stderr, /BACKUP_POSTGRES_UNSUPPORTED/);
+});
+
+test('the stack\'s transparency log is backed up from its schema (backup --postgres --schema) and restored into a schema of another database', async () => {
+  const archive = join(dir, 'log-schema-backup.tar.gz');
+  const backedUp = await run(['backup', '--postgres', url, '--schema', 'sigstack_log', '--key', join(ups[1]!.dir, 'log', 'log-key.pem'), '--out', archive]);
+  assert.equal(backedUp.code, 0, backedUp.stderr);
+  const size = Number(/size (\d+)/.exec(backedUp.stdout)![1]);
+  assert.ok(size > 0, backedUp.stdout);
+  const target = await server.createDatabase();
+  const restored = await run(['restore', archive, '--postgres', target, '--schema', 'moved_log']);
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.match(restored.stdout, /--schema moved_log/);
+  const info = await clusterLogInfo(target, 'moved_log');
+  assert.equal(info.treeSize, size);
+  const again = await run(['restore', archive, '--postgres', target, '--schema', 'moved_log']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /RESTORE_TARGET_NOT_EMPTY/);
 });
