@@ -177,15 +177,15 @@ export class TransparencyLog {
     return this.advancing;
   }
 
-  /** Called when a published checkpoint is refused (once per refused size); logs to stderr unless replaced. */
+  /** Called when a published checkpoint is refused (once per refused note); logs to stderr unless replaced. */
   onAdvanceRefused: (size: number, reason: string) => void = (size, reason) => {
     process.stderr.write(`sigstack log: refusing the published checkpoint at size ${size}, ${reason}; still serving size ${this.current.size}\n`);
   };
-  private refusedSize = -1;
+  private refusedNote: string | undefined;
 
   private refuse(next: PublishedCheckpoint, reason: string): false {
-    if (next.size !== this.refusedSize) {
-      this.refusedSize = next.size;
+    if (next.note !== this.refusedNote) {
+      this.refusedNote = next.note;
       try {
         this.onAdvanceRefused(next.size, reason);
       } catch {
