@@ -1,7 +1,8 @@
 // The one sequencer of a PostgreSQL log, run by every front end process and active in one:
 // whoever holds the lease (lease.ts) feeds pending entries, oldest first, into the log engine
 // over the fenced store (fenced-storage.ts), so the engine's batching, tiles and checkpoint
-// signing are the same as on SQLite. Losing the lease (a renewal finds another epoch, or a
+// signing are the same as on SQLite (entry bodies stay in the database: the engine sequences
+// leaf hashes, the store copies the bodies from the pending rows). Losing the lease (a renewal finds another epoch, or a
 // write is fenced) drops the engine at once; the next holder reopens it from the database.
 
 import type { CanonicalEntry, IndexKey } from '../types/types.js';
@@ -27,6 +28,7 @@ export interface SequencerEvents {
   onCommit?: (ms: number, entries: number) => void;
 }
 
+const NO_BODY = Buffer.alloc(0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function indexKeysOf(stored: string[] | null): IndexKey[] {
@@ -95,7 +97,7 @@ export class Sequencer {
   private async takeOver(): Promise<boolean> {
     const epoch = await this.lease.tryAcquire();
     if (epoch === undefined) return false;
-    const fenced = new FencedStorage(this.store, this.options.holder, epoch);
+    const fenced = new FencedStorage(this.store, this.options.holder, epoch, { bodiesInPending: true });
     if (this.events.onCommit) fenced.onCommit = this.events.onCommit;
     try {
       this.log = await TransparencyLog.open(fenced, this.signer, { maxBatchSize: this.maxBatchSize });
@@ -148,10 +150,10 @@ export class Sequencer {
     const rows = (
       await this.store.pool.query({
         name: 'pending-next',
-        text: 'SELECT seq, leaf_hash, body, kind, api_version, extra, index_keys FROM pending WHERE idx IS NULL AND seq > $2 ORDER BY seq LIMIT $1',
+        text: 'SELECT seq, leaf_hash, kind, api_version, index_keys FROM pending WHERE idx IS NULL AND seq > $2 ORDER BY seq LIMIT $1',
         values: [sweep ? this.inFlight.size + this.maxBatchSize : this.maxBatchSize, sweep ? 0 : this.lastSeq],
       })
-    ).rows as { seq: number; leaf_hash: Buffer; body: Buffer; kind: string; api_version: string; extra: Buffer | null; index_keys: string[] | null }[];
+    ).rows as { seq: number; leaf_hash: Buffer; kind: string; api_version: string; index_keys: string[] | null }[];
     let fed = 0;
     for (const row of rows) {
       this.lastSeq = Math.max(this.lastSeq, row.seq);
@@ -159,7 +161,9 @@ export class Sequencer {
       if (this.inFlight.has(key)) continue;
       this.inFlight.add(key);
       fed++;
-      const entry: CanonicalEntry = { kind: row.kind, apiVersion: row.api_version, body: row.body, indexKeys: indexKeysOf(row.index_keys), leafHash: row.leaf_hash, ...(row.extra ? { extra: row.extra } : {}) };
+      // The body stays in the database (the fenced store copies it from the pending row): the
+      // engine needs only the leaf hash and the index keys to sequence.
+      const entry: CanonicalEntry = { kind: row.kind, apiVersion: row.api_version, body: NO_BODY, indexKeys: indexKeysOf(row.index_keys), leafHash: row.leaf_hash };
       log.append(entry).then(
         async (result) => {
           // Already in the log (its claim had expired): mark the row so front ends stop waiting.
