@@ -50,6 +50,13 @@ export class Sequencer {
   private loop: Promise<void> | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<string>();
+  /**
+   * Entries sequenced lately (two generations, turned over every second): a pending read that
+   * ran while their batch committed still shows them unsequenced, and they are not fed again.
+   */
+  private sequenced = new Set<string>();
+  private sequencedBefore = new Set<string>();
+  private lastTurnover = 0;
   private lastCleanup = 0;
   private lastSweep = 0;
   private lastSeq = 0;
@@ -108,6 +115,8 @@ export class Sequencer {
     this.fenced = fenced;
     this.epochHeld = epoch;
     this.inFlight.clear();
+    this.sequenced.clear();
+    this.sequencedBefore.clear();
     this.lastSeq = 0;
     this.renewTimer = setInterval(() => void this.renew(epoch), Math.max(50, this.leaseMs / 4));
     this.events.onLeaseChange?.('acquired', epoch);
@@ -145,6 +154,11 @@ export class Sequencer {
     }
     // Rows after the newest one fed, mostly; a row whose transaction committed late (a lower
     // seq than one already fed) is found by a sweep from the oldest, every 200 ms.
+    if (Date.now() - this.lastTurnover > 1000) {
+      this.lastTurnover = Date.now();
+      this.sequencedBefore = this.sequenced;
+      this.sequenced = new Set();
+    }
     const sweep = Date.now() - this.lastSweep > 200;
     if (sweep) this.lastSweep = Date.now();
     const rows = (
@@ -158,7 +172,7 @@ export class Sequencer {
     for (const row of rows) {
       this.lastSeq = Math.max(this.lastSeq, row.seq);
       const key = row.leaf_hash.toString('hex');
-      if (this.inFlight.has(key)) continue;
+      if (this.inFlight.has(key) || this.sequenced.has(key) || this.sequencedBefore.has(key)) continue;
       this.inFlight.add(key);
       fed++;
       // The body stays in the database (the fenced store copies it from the pending row): the
@@ -169,6 +183,7 @@ export class Sequencer {
           // Already in the log (its claim had expired): mark the row so front ends stop waiting.
           if (result.duplicate) await this.markDuplicate(row.leaf_hash, result.index).catch(() => {});
           this.inFlight.delete(key);
+          this.sequenced.add(key);
         },
         () => this.inFlight.delete(key),
       );
