@@ -111,6 +111,8 @@ export class ClusterFrontEnd implements RemoteSequencing {
         }, timeoutMs),
       };
     });
+    // Settled (closed, timed out) while the claim runs: the caller still gets it once returned.
+    answered.catch(() => {});
     // Waiting before the claim is sent: no checkpoint that covers the entry can pass unseen.
     const list = this.waiters.get(key);
     if (list) list.push(waiter);
