@@ -14,6 +14,7 @@ import { generateKeyPair, pemEncode } from '@sigstack/core';
 import { describeError } from '../errors.js';
 import { LoadConnection } from './http-load.js';
 import { startServerChild } from './server-child.js';
+import { cpuReading, cpuSince, processFamily } from './process-cpu.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 256);
@@ -38,18 +39,51 @@ function makeRequests(count: number): Buffer[] {
   return out;
 }
 
+/** Resets pg_stat_statements; the returned function lists the statements by time, per append. */
+async function statementStats(url: string): Promise<(appends: number) => Promise<string>> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  let resetAt = 0;
+  const reset = async () => {
+    await client.query('SELECT pg_stat_statements_reset()');
+    await client.query('SELECT pg_stat_reset_shared($1)', ['wal']);
+    await client.query('SELECT pg_stat_reset()');
+    resetAt = performance.now();
+  };
+  await reset();
+  // Measured from the end of the warm-up: reset again when the measured run starts.
+  statementReset = reset;
+  return async (appends) => {
+    const seconds = (performance.now() - resetAt) / 1000;
+    const rows = (await client.query("SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25")).rows;
+    const wal = (await client.query('SELECT wal_records, wal_bytes, wal_write, wal_sync, wal_sync_time FROM pg_stat_wal')).rows[0];
+    const tables = (await client.query('SELECT relname, seq_scan, seq_tup_read, idx_scan, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables WHERE n_tup_ins > 0 OR seq_scan > 0 ORDER BY relname')).rows;
+    await client.end();
+    const tableLines = tables.map((t) => `  ${t.relname}: ${t.seq_scan} seq scans (${t.seq_tup_read} rows), ${t.idx_scan} index scans, ${t.n_tup_ins} inserts, ${t.n_tup_upd} updates (${t.n_tup_hot_upd} HOT), ${t.n_tup_del} deletes`);
+    const lines = rows.map((r) => `  ${(r.calls / appends).toFixed(3).padStart(8)} calls/append ${((r.total_exec_time / appends) * 1000).toFixed(1).padStart(7)} µs/append ${String(r.rows).padStart(8)} rows  ${r.q}`);
+    return `bench:log: statements (${appends} appends, ${seconds.toFixed(1)} s):\n${lines.join('\n')}\n  WAL: ${(wal.wal_sync / seconds).toFixed(0)} syncs/s, ${(wal.wal_write / seconds).toFixed(0)} writes/s, ${(Number(wal.wal_bytes) / appends).toFixed(0)} bytes/append\n${tableLines.join('\n')}\n`;
+  };
+}
+let statementReset: (() => Promise<void>) | undefined;
+
 async function run(): Promise<void> {
   const total = Math.ceil(seconds * 9000) + 2000;
   process.stderr.write(`bench:log: signing ${total} hashedrekord requests...\n`);
   const requests = makeRequests(total);
   const dir = mkdtempSync(join(tmpdir(), 'sigstack-bench-log-'));
   const servers: Awaited<ReturnType<typeof startServerChild>>[] = [];
-  let postgres: { close(): Promise<void> } | undefined;
+  let statements: ((appends: number) => Promise<string>) | undefined;
+  let postgres: { close(): Promise<void>; pid(): number | undefined } | undefined;
   if (process.argv.includes('--postgres')) {
     const { startLocalPostgres } = await import('@sigstack/server');
-    const local = await startLocalPostgres();
+    // BENCH_PG_STATS=1: pg_stat_statements on, its busiest statements printed after the run.
+    const stats = process.env.BENCH_PG_STATS === '1';
+    const local = await startLocalPostgres(stats ? { settings: { shared_preload_libraries: 'pg_stat_statements', track_io_timing: 'on' } } : {});
     postgres = local;
     const database = await local.createDatabase('bench');
+    if (stats) statements = await statementStats(database);
     const keyPath = join(dir, 'log-key.pem');
     writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     for (let i = 0; i < 2; i++) {
@@ -82,11 +116,23 @@ async function run(): Promise<void> {
   try {
     process.stderr.write(`bench:log: warming up against ${url}\n`);
     await drive(2000, false);
+    const groups = () => ({
+      ...Object.fromEntries(servers.map((s, i) => [servers.length > 1 ? `front end ${i + 1}` : 'server', s.child.pid ? [s.child.pid] : []])),
+      ...(postgres?.pid() ? { postgres: processFamily(postgres.pid()!) } : {}),
+      'load client': [process.pid],
+    });
+    await statementReset?.();
+    const cpuBefore = cpuReading(groups());
     const started = performance.now();
     await drive(seconds * 1000, true);
     const elapsed = (performance.now() - started) / 1000;
+    // CPU-seconds per 1,000 appends in each process: a figure other load on the machine barely moves.
+    const cpu = cpuSince(cpuBefore, cpuReading(groups()));
+    const perThousand = (s: number) => ((s * 1000) / Math.max(1, latencies.length)).toFixed(3);
+    process.stderr.write(`bench:log: CPU-seconds per 1,000 appends: ${Object.entries(cpu).map(([name, s]) => `${name} ${perThousand(s)}`).join(', ')}, total ${perThousand(Object.values(cpu).reduce((a, b) => a + b, 0))}\n`);
     if (next >= requests.length) process.stderr.write('bench:log: ran out of pre-signed requests; the figure is a lower bound\n');
     if (failures > 0) throw new Error(`${failures} appends failed`);
+    if (statements) process.stderr.write(await statements(latencies.length));
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1);
     process.stdout.write(`log: ${Math.round(latencies.length / elapsed)} entries/s, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms\n`);

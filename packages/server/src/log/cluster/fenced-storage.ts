@@ -2,7 +2,9 @@
 // transaction that first locks the lease row and checks it is still this sequencer's epoch and
 // unexpired (a paused or partitioned old leader finds another epoch and writes nothing), then
 // compare-and-swaps the tree size, stores the batch, marks its pending rows sequenced and
-// notifies the front ends. Closing it leaves the shared pool open.
+// notifies the front ends. With `bodiesInPending` (the sequencer's way) the entries' bodies are
+// not sent back: they are copied from their pending rows inside the transaction (the sequencer
+// never reads them out). Closing it leaves the shared pool open.
 
 import type { LogStorage, PublishedCheckpoint } from '../engine/storage.js';
 import type { AppendBatch } from '../../storage/packed-batch.js';
@@ -24,7 +26,23 @@ export class FencedStorage implements LogStorage {
     private readonly store: PostgresLogStorage,
     readonly holder: string,
     readonly epoch: number,
+    private readonly options: { bodiesInPending?: boolean } = {},
   ) {}
+
+  /** The batch's entries from their pending rows (body and extra as the front end stored them); false when one is missing. */
+  private async copyFromPending(client: pg.ClientBase, batch: AppendBatch): Promise<boolean> {
+    const e = batch.entries;
+    if (e.length === 0) return true;
+    const copied = await client.query({
+      name: 'entries-from-pending',
+      text: `INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version, extra)
+             SELECT u.idx, p.leaf_hash, p.body, u.integrated_time, p.kind, p.api_version, p.extra
+             FROM unnest($1::bigint[], $2::bytea[], $3::bigint[]) AS u(idx, leaf_hash, integrated_time)
+             JOIN pending p ON p.leaf_hash = u.leaf_hash AND p.idx IS NULL AND p.body IS NOT NULL`,
+      values: [e.map((x) => x.index), e.map((x) => x.leafHash), e.map((x) => x.integratedTime)],
+    });
+    return copied.rowCount === e.length;
+  }
 
   private async fence(client: pg.ClientBase): Promise<boolean> {
     const held = await client.query({
@@ -41,7 +59,12 @@ export class FencedStorage implements LogStorage {
     const ok = await this.store.transaction(async (client) => {
       if (!(await this.fence(client))) return false;
       if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
-      await PostgresLogStorage.writeBatch(client, batch);
+      if (this.options.bodiesInPending) {
+        if (!(await this.copyFromPending(client, batch))) return false;
+        await PostgresLogStorage.writeBatch(client, { entries: [], tiles: batch.tiles, index: batch.index });
+      } else {
+        await PostgresLogStorage.writeBatch(client, batch);
+      }
       await client.query({
         name: 'pending-sequenced',
         text: `UPDATE pending p SET idx = u.idx, sequenced_at = clock_timestamp(), body = NULL, extra = NULL, index_keys = NULL

@@ -1,8 +1,10 @@
 // A front end of a PostgreSQL log: appends become pending rows (the leaf hash is the claim, so
 // the same entry sent to several front ends at once is fresh at exactly one, a duplicate at
-// the others), answered once a published checkpoint covers them. The front end follows the
-// sequencer's checkpoints (notifications, with polling as the fallback) and never serves a
-// smaller tree than it served before.
+// the others; claims are group-committed, pending-claims.ts), answered once a published
+// checkpoint covers them. The front end follows the sequencer's checkpoints (notifications,
+// with polling as the fallback): it reads the leaf hashes the new checkpoint adds in one range
+// query, grows its own tree by them and checks the signed root (log.advance), and answers the
+// appends among them. It never serves a smaller tree than it served before.
 
 import pg from 'pg';
 import { ServiceError } from '../../errors.js';
@@ -10,10 +12,20 @@ import type { AppendResult, RemoteSequencing, TransparencyLog } from '../engine/
 import type { CanonicalEntry } from '../types/types.js';
 import type { PostgresLogStorage } from '../../storage/postgres/postgres.js';
 import { CHECKPOINT_CHANNEL } from './fenced-storage.js';
+import { PendingClaims } from './pending-claims.js';
+
+/** A checkpoint that adds more entries than this is followed by loading the stored tree instead. */
+const MAX_RANGE_READ = 8192;
+/** Waiters older than this are also looked up by leaf hash (entries a range read cannot show them). */
+const LOOKUP_AFTER_MS = 1000;
 
 interface Waiter {
   leafHash: Buffer;
-  duplicate: boolean;
+  /** Unknown until the claim statement returns. */
+  duplicate: boolean | undefined;
+  /** Where the entry was found in the log, when that came before the claim's answer. */
+  found?: { index: number; integratedTime: number };
+  since: number;
   resolve: (result: AppendResult) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -33,6 +45,10 @@ export class ClusterFrontEnd implements RemoteSequencing {
   private refreshing: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  private readonly claims: PendingClaims;
+  /** Duplicates to look up by leaf hash (their entry may be logged long ago). */
+  private lookups = new Set<string>();
+  private lastLookupSweep = 0;
   /** Pending entries in the database as last counted (metrics). */
   onRefresh: (size: number) => void = () => {};
   /** Runs after each advance, before waiting appends are answered (witnessing chooses the served checkpoint). */
@@ -42,7 +58,9 @@ export class ClusterFrontEnd implements RemoteSequencing {
     private readonly store: PostgresLogStorage,
     private readonly log: TransparencyLog,
     private readonly options: FrontEndOptions = {},
-  ) {}
+  ) {
+    this.claims = new PendingClaims(store.pool);
+  }
 
   async start(): Promise<void> {
     this.tick();
@@ -79,25 +97,14 @@ export class ClusterFrontEnd implements RemoteSequencing {
 
   async append(entry: CanonicalEntry, leafHash: Buffer): Promise<AppendResult> {
     if (this.closed) throw new ServiceError(503, 'LOG_CLOSED', 'the log is shutting down; retry against a running server');
-    let claimed: boolean;
-    try {
-      const result = await this.store.pool.query({
-        name: 'pending-claim',
-        text: `INSERT INTO pending (leaf_hash, body, kind, api_version, extra, index_keys)
-               SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM entries WHERE leaf_hash = $1)
-               ON CONFLICT (leaf_hash) DO NOTHING`,
-        values: [leafHash, entry.body, entry.kind, entry.apiVersion, entry.extra ?? null, entry.indexKeys.map((k) => `${k.type}:${k.value}`)],
-      });
-      claimed = result.rowCount === 1;
-    } catch (err) {
-      throw new ServiceError(503, 'LOG_WRITE_FAILED', `the log could not store this entry; nothing was added, retry: ${(err as Error).message}`);
-    }
-    return new Promise((resolve, reject) => {
-      const key = leafHash.toString('hex');
-      const timeoutMs = this.options.appendTimeoutMs ?? 30_000;
-      const waiter: Waiter = {
+    const key = leafHash.toString('hex');
+    const timeoutMs = this.options.appendTimeoutMs ?? 30_000;
+    let waiter!: Waiter;
+    const answered = new Promise<AppendResult>((resolve, reject) => {
+      waiter = {
         leafHash,
-        duplicate: !claimed,
+        duplicate: undefined,
+        since: Date.now(),
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -105,11 +112,45 @@ export class ClusterFrontEnd implements RemoteSequencing {
           reject(new ServiceError(503, 'LOG_PENDING', `the entry is stored and will be logged, but no checkpoint covered it within ${timeoutMs} ms (is a sequencer running?); retry to get its proof`));
         }, timeoutMs),
       };
-      const list = this.waiters.get(key);
-      if (list) list.push(waiter);
-      else this.waiters.set(key, [waiter]);
-      void this.refresh();
     });
+    // Settled (closed, timed out) while the claim runs: the caller still gets it once returned.
+    answered.catch(() => {});
+    // Waiting before the claim is sent: no checkpoint that covers the entry can pass unseen.
+    const list = this.waiters.get(key);
+    if (list) list.push(waiter);
+    else this.waiters.set(key, [waiter]);
+    let claimed: boolean;
+    try {
+      claimed = await this.claims.claim(entry, leafHash);
+    } catch (err) {
+      clearTimeout(waiter.timer);
+      this.drop(key, waiter);
+      throw new ServiceError(503, 'LOG_WRITE_FAILED', `the log could not store this entry; nothing was added, retry: ${(err as Error).message}`);
+    }
+    waiter.duplicate = !claimed;
+    if (waiter.found) {
+      this.answer(key, waiter, waiter.found.index, waiter.found.integratedTime);
+    } else if (!claimed) {
+      // Logged long ago, or pending from another front end: looked up now, else seen when sequenced.
+      this.lookups.add(key);
+      void this.refresh();
+    }
+    return answered;
+  }
+
+  private answer(key: string, waiter: Waiter, index: number, integratedTime: number): void {
+    if (waiter.duplicate === undefined) {
+      waiter.found = { index, integratedTime };
+      return;
+    }
+    clearTimeout(waiter.timer);
+    this.drop(key, waiter);
+    waiter.resolve({ index, integratedTime, leafHash: waiter.leafHash, duplicate: waiter.duplicate });
+  }
+
+  /** Answers every waiter on `key` with the entry's place in the log. */
+  private found(key: string, index: number, integratedTime: number): void {
+    for (const waiter of [...(this.waiters.get(key) ?? [])]) if (!waiter.found) this.answer(key, waiter, index, integratedTime);
   }
 
   private drop(key: string, waiter: Waiter): void {
@@ -137,27 +178,61 @@ export class ClusterFrontEnd implements RemoteSequencing {
 
   private async refreshOnce(): Promise<void> {
     const latest = await this.store.latestCheckpoint();
-    if (latest && latest.size > this.log.published.size) await this.log.advance(latest);
+    const served = this.log.followedSize;
+    let added: { idx: number; leaf_hash: Buffer; integrated_time: number }[] = [];
+    if (latest && latest.size > served) {
+      if (latest.size - served <= MAX_RANGE_READ) {
+        // The entries the checkpoint adds: the tree grows by their leaf hashes, and they answer waiters.
+        const rows = (
+          await this.store.pool.query({
+            name: 'entries-added',
+            text: 'SELECT idx, leaf_hash, integrated_time FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx',
+            values: [served, latest.size],
+          })
+        ).rows as { idx: number; leaf_hash: Buffer; integrated_time: number }[];
+        if (await this.log.advance(latest, rows.map((r) => r.leaf_hash))) added = rows;
+      } else if (await this.log.advance(latest)) {
+        // Too many to read at once: whoever waits is looked up by leaf hash.
+        for (const key of this.waiters.keys()) this.lookups.add(key);
+      }
+    }
+    // Witnessing chooses the checkpoint served (cosignatures recorded since may let it move on).
     if (this.onAdvance) await this.onAdvance();
+    const servedNow = this.log.checkpoint.size;
+    for (const row of added) {
+      const key = row.leaf_hash.toString('hex');
+      if (!this.waiters.has(key)) continue;
+      // (A witnessed log may serve an older checkpoint a while: those are looked up later.)
+      if (row.idx < servedNow) this.found(key, row.idx, row.integrated_time);
+      else this.lookups.add(key);
+    }
     this.onRefresh(this.log.checkpoint.size);
     if (this.waiters.size === 0) return;
-    const size = this.log.checkpoint.size;
-    const hashes = [...this.waiters.values()].map((list) => list[0]!.leafHash);
+    // Long waits too (e.g. an entry the sequencer found already logged): looked up by leaf hash.
+    const now = Date.now();
+    if (now - this.lastLookupSweep > LOOKUP_AFTER_MS / 2) {
+      this.lastLookupSweep = now;
+      for (const [key, list] of this.waiters) if (list.some((w) => now - w.since > LOOKUP_AFTER_MS)) this.lookups.add(key);
+    }
+    if (this.lookups.size > 0) await this.lookUp();
+  }
+
+  /** Answers the waiters on the looked-up leaf hashes whose entries the served tree holds. */
+  private async lookUp(): Promise<void> {
+    const keys = [...this.lookups].filter((key) => this.waiters.has(key));
+    this.lookups = new Set();
+    if (keys.length === 0) return;
     const rows = (
       await this.store.pool.query({
         name: 'entries-covered',
         text: 'SELECT idx, leaf_hash, integrated_time FROM entries WHERE leaf_hash = ANY($1::bytea[]) AND idx < $2',
-        values: [hashes, size],
+        values: [keys.map((key) => Buffer.from(key, 'hex')), this.log.checkpoint.size],
       })
     ).rows as { idx: number; leaf_hash: Buffer; integrated_time: number }[];
-    for (const row of rows) {
-      const key = row.leaf_hash.toString('hex');
-      for (const waiter of this.waiters.get(key) ?? []) {
-        clearTimeout(waiter.timer);
-        waiter.resolve({ index: row.idx, integratedTime: row.integrated_time, leafHash: waiter.leafHash, duplicate: waiter.duplicate });
-      }
-      this.waiters.delete(key);
-    }
+    for (const row of rows) this.found(row.leaf_hash.toString('hex'), row.idx, row.integrated_time);
+    // A witnessed log serves a checkpoint behind the newest a while: what it does not cover yet
+    // is looked up again once the served checkpoint moves (the next refresh), not a second later.
+    if (this.onAdvance) for (const key of keys) if (this.waiters.has(key)) this.lookups.add(key);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 // The one sequencer of a PostgreSQL log, run by every front end process and active in one:
 // whoever holds the lease (lease.ts) feeds pending entries, oldest first, into the log engine
 // over the fenced store (fenced-storage.ts), so the engine's batching, tiles and checkpoint
-// signing are the same as on SQLite. Losing the lease (a renewal finds another epoch, or a
+// signing are the same as on SQLite (entry bodies stay in the database: the engine sequences
+// leaf hashes, the store copies the bodies from the pending rows). Losing the lease (a renewal finds another epoch, or a
 // write is fenced) drops the engine at once; the next holder reopens it from the database.
 
 import type { CanonicalEntry, IndexKey } from '../types/types.js';
@@ -27,6 +28,7 @@ export interface SequencerEvents {
   onCommit?: (ms: number, entries: number) => void;
 }
 
+const NO_BODY = Buffer.alloc(0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function indexKeysOf(stored: string[] | null): IndexKey[] {
@@ -48,6 +50,13 @@ export class Sequencer {
   private loop: Promise<void> | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<string>();
+  /**
+   * Entries sequenced lately (two generations, turned over every second): a pending read that
+   * ran while their batch committed still shows them unsequenced, and they are not fed again.
+   */
+  private sequenced = new Set<string>();
+  private sequencedBefore = new Set<string>();
+  private lastTurnover = 0;
   private lastCleanup = 0;
   private lastSweep = 0;
   private lastSeq = 0;
@@ -95,7 +104,7 @@ export class Sequencer {
   private async takeOver(): Promise<boolean> {
     const epoch = await this.lease.tryAcquire();
     if (epoch === undefined) return false;
-    const fenced = new FencedStorage(this.store, this.options.holder, epoch);
+    const fenced = new FencedStorage(this.store, this.options.holder, epoch, { bodiesInPending: true });
     if (this.events.onCommit) fenced.onCommit = this.events.onCommit;
     try {
       this.log = await TransparencyLog.open(fenced, this.signer, { maxBatchSize: this.maxBatchSize });
@@ -106,6 +115,8 @@ export class Sequencer {
     this.fenced = fenced;
     this.epochHeld = epoch;
     this.inFlight.clear();
+    this.sequenced.clear();
+    this.sequencedBefore.clear();
     this.lastSeq = 0;
     this.renewTimer = setInterval(() => void this.renew(epoch), Math.max(50, this.leaseMs / 4));
     this.events.onLeaseChange?.('acquired', epoch);
@@ -143,28 +154,36 @@ export class Sequencer {
     }
     // Rows after the newest one fed, mostly; a row whose transaction committed late (a lower
     // seq than one already fed) is found by a sweep from the oldest, every 200 ms.
+    if (Date.now() - this.lastTurnover > 1000) {
+      this.lastTurnover = Date.now();
+      this.sequencedBefore = this.sequenced;
+      this.sequenced = new Set();
+    }
     const sweep = Date.now() - this.lastSweep > 200;
     if (sweep) this.lastSweep = Date.now();
     const rows = (
       await this.store.pool.query({
         name: 'pending-next',
-        text: 'SELECT seq, leaf_hash, body, kind, api_version, extra, index_keys FROM pending WHERE idx IS NULL AND seq > $2 ORDER BY seq LIMIT $1',
+        text: 'SELECT seq, leaf_hash, kind, api_version, index_keys FROM pending WHERE idx IS NULL AND seq > $2 ORDER BY seq LIMIT $1',
         values: [sweep ? this.inFlight.size + this.maxBatchSize : this.maxBatchSize, sweep ? 0 : this.lastSeq],
       })
-    ).rows as { seq: number; leaf_hash: Buffer; body: Buffer; kind: string; api_version: string; extra: Buffer | null; index_keys: string[] | null }[];
+    ).rows as { seq: number; leaf_hash: Buffer; kind: string; api_version: string; index_keys: string[] | null }[];
     let fed = 0;
     for (const row of rows) {
       this.lastSeq = Math.max(this.lastSeq, row.seq);
       const key = row.leaf_hash.toString('hex');
-      if (this.inFlight.has(key)) continue;
+      if (this.inFlight.has(key) || this.sequenced.has(key) || this.sequencedBefore.has(key)) continue;
       this.inFlight.add(key);
       fed++;
-      const entry: CanonicalEntry = { kind: row.kind, apiVersion: row.api_version, body: row.body, indexKeys: indexKeysOf(row.index_keys), leafHash: row.leaf_hash, ...(row.extra ? { extra: row.extra } : {}) };
+      // The body stays in the database (the fenced store copies it from the pending row): the
+      // engine needs only the leaf hash and the index keys to sequence.
+      const entry: CanonicalEntry = { kind: row.kind, apiVersion: row.api_version, body: NO_BODY, indexKeys: indexKeysOf(row.index_keys), leafHash: row.leaf_hash };
       log.append(entry).then(
         async (result) => {
           // Already in the log (its claim had expired): mark the row so front ends stop waiting.
           if (result.duplicate) await this.markDuplicate(row.leaf_hash, result.index).catch(() => {});
           this.inFlight.delete(key);
+          this.sequenced.add(key);
         },
         () => this.inFlight.delete(key),
       );

@@ -3,7 +3,7 @@
 // in one transaction (the checkpoint is published as the batch lands), and only then answers;
 // plus reads of entries, tiles, proofs and the index.
 
-import { MAX_BUNDLED_ENTRY_SIZE, formatCheckpoint, leafHash } from '@sigstack/core';
+import { MAX_BUNDLED_ENTRY_SIZE, formatCheckpoint, leafHash, verifyTrustedCheckpoint } from '@sigstack/core';
 import { ServiceError } from '../../errors.js';
 import type { CanonicalEntry } from '../types/types.js';
 import type { LogSigner } from './log-signer.js';
@@ -136,22 +136,68 @@ export class TransparencyLog {
     this.remote = remote;
   }
 
+  /** The size of the newest checkpoint this log has taken as its own (before any witnessing view). */
+  get followedSize(): number {
+    return this.current.size;
+  }
+
   /**
-   * Serves a newer checkpoint published by another process: loads the stored tree at its size
-   * and checks the note is over that tree's root. Never goes back to a smaller tree; false when
-   * `next` is not newer or does not match the stored tree.
+   * Serves a newer checkpoint published by another process, once it is shown to be this log's:
+   * the note parses, carries a verifying signature by the log's key, names this log's origin and
+   * `next.size`, and its root is the root of the tree grown to that size. The tree grows by
+   * `addedLeafHashes` (the leaf hashes of entries [followedSize, next.size), when the caller has
+   * them) or else is loaded from the stored tiles. Never goes back to a smaller tree; false, with
+   * the old tree still served (and `onAdvanceRefused` told why), when `next` is not newer or
+   * does not verify.
    */
-  advance(next: PublishedCheckpoint): Promise<boolean> {
+  advance(next: PublishedCheckpoint, addedLeafHashes?: Buffer[]): Promise<boolean> {
     this.advancing = this.advancing.then(async () => {
       if (next.size <= this.current.size) return false;
-      // A tree loaded ahead of the served checkpoint is harmless: reads stop at current.size.
-      await this.tree.load(next.size);
-      const rootHash = await this.tree.root(next.size);
-      if (!next.note.includes(`\n${rootHash.toString('base64')}\n`)) return false;
+      let claimed: { origin: string; size: number; rootHash: Buffer };
+      try {
+        claimed = verifyTrustedCheckpoint(next.note, this.signer.publicKey);
+      } catch (err) {
+        return this.refuse(next, `its note does not verify with the log's key: ${(err as Error).message}`);
+      }
+      if (claimed.origin !== this.signer.name) return this.refuse(next, `it names the origin ${JSON.stringify(claimed.origin)}, not ${JSON.stringify(this.signer.name)}`);
+      if (claimed.size !== next.size) return this.refuse(next, `its note is for size ${claimed.size}`);
+      const grown = addedLeafHashes?.length === next.size - this.current.size && this.tree.size === this.current.size;
+      const plan = grown ? this.tree.planAppend(addedLeafHashes) : undefined;
+      let rootHash: Buffer;
+      if (plan) {
+        rootHash = this.tree.rootOfPlan(plan);
+      } else {
+        await this.tree.load(next.size);
+        rootHash = await this.tree.root(next.size);
+      }
+      if (!rootHash.equals(claimed.rootHash)) {
+        // Back to the served tree, so the next advance starts from it.
+        if (!plan) await this.tree.load(this.current.size).catch(() => {});
+        return this.refuse(next, `its root ${claimed.rootHash.toString('base64')} is not the stored tree's root ${rootHash.toString('base64')} at that size`);
+      }
+      if (plan) this.tree.apply(plan);
       this.current = { ...next, rootHash };
       return true;
     }).catch(() => false);
     return this.advancing;
+  }
+
+  /** Called when a published checkpoint is refused (once per refused note); logs to stderr unless replaced. */
+  onAdvanceRefused: (size: number, reason: string) => void = (size, reason) => {
+    process.stderr.write(`sigstack log: refusing the published checkpoint at size ${size}, ${reason}; still serving size ${this.current.size}\n`);
+  };
+  private refusedNote: string | undefined;
+
+  private refuse(next: PublishedCheckpoint, reason: string): false {
+    if (next.note !== this.refusedNote) {
+      this.refusedNote = next.note;
+      try {
+        this.onAdvanceRefused(next.size, reason);
+      } catch {
+        // A failing log line never changes what is served.
+      }
+    }
+    return false;
   }
 
   /** Queues an entry; resolves once it is durable and in a published checkpoint. */

@@ -4,7 +4,7 @@
 // `postgres` system user (runuser). Not used by the product itself.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ function freePort(): Promise<number> {
 
 export interface LocalPostgres {
   port: number;
+  /** The postmaster's process id while it runs (benchmarks read its CPU time and its backends'). */
+  pid(): number | undefined;
   /** A connection URL to the maintenance database. */
   adminUrl: string;
   /** Creates an empty database and returns its URL. */
@@ -100,6 +102,13 @@ export async function startLocalPostgres(options: { settings?: Record<string, st
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     port,
+    pid() {
+      try {
+        return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
+      } catch {
+        return undefined;
+      }
+    },
     adminUrl,
     async createDatabase(name = `t${process.pid}_${databases++}`) {
       const client = new pg.Client({ connectionString: adminUrl });
