@@ -32,10 +32,11 @@ const storeOption = option('--store') ?? 'both';
 if (!Number.isInteger(total) || total < 1000) throw new Error('--entries must be a whole number of at least 1000');
 if (!['sqlite', 'postgres', 'both'].includes(storeOption)) throw new Error('--store must be sqlite, postgres or both');
 const stores: StoreName[] = storeOption === 'both' ? ['sqlite', 'postgres'] : [storeOption as StoreName];
-/** The timed append window: the same count on the empty log and at full size. */
-const windowSize = Math.min(100_000, Math.max(1000, Math.floor(total / 10)));
+/** The timed append window: the same count on the empty log and at full size (small beside the log). */
+const windowSize = Math.min(20_000, Math.max(1000, Math.floor(total / 50)));
 const IN_FLIGHT = 8192;
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2000);
+/** Latency samples of each read kind. */
+const SAMPLES = Number(option('--samples') ?? 2000);
 
 const SIGNERS = 20_000;
 const WORKFLOWS = 2_000;
@@ -195,7 +196,9 @@ async function sqliteRun(): Promise<StoreRun> {
 
 async function postgresRun(): Promise<StoreRun> {
   const { startLocalPostgres, PostgresLogStorage } = await import('@sigstack/server');
-  const server = await startLocalPostgres();
+  const settings = process.env.BENCH_PG_SETTINGS ? (JSON.parse(process.env.BENCH_PG_SETTINGS) as Record<string, string>) : {};
+  const server = await startLocalPostgres({ settings });
+  if (Object.keys(settings).length > 0) say(`postgres settings ${JSON.stringify(settings)}`);
   let opened = 0;
   let storage: Awaited<ReturnType<typeof PostgresLogStorage.open>> | undefined;
   let url = '';
