@@ -46,6 +46,10 @@ test('bench:log --postgres (its own PostgreSQL, two front ends) ends with its th
   assert.match(await run('log-bench', ['--postgres']), /^log: [1-9]\d* entries\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
 });
 
+test('bench:log-scale (SQLite and its own PostgreSQL, a short fill) ends with its ratio, latency and size line', async () => {
+  assert.match(await run('log-scale-bench', ['--entries', '2000', '--samples', '100']), /^log-scale: append [\d.]+ of empty, proof p99 [\d.]+ ms, search p99 [\d.]+ ms, [1-9]\d* bytes\/entry$/);
+});
+
 test('bench:ca ends with its throughput and latency line', async () => {
   assert.match(await run('ca-bench'), /^ca: [1-9]\d* certs\/s, p50 [\d.]+ ms, p99 [\d.]+ ms$/);
 });

@@ -17,3 +17,8 @@ export * as backup from './backup/index.js';
 export { startClusterLogService, type ClusterLogOptions, type ClusterLogService } from './log/cluster/service.js';
 export { clusterLogInfo, type ClusterLogInfo } from './log/cluster/info.js';
 export { startLocalPostgres, type LocalPostgres } from './storage/postgres/local-server.js';
+export { LogSigner } from './log/engine/log-signer.js';
+export type { LogStorage } from './log/engine/storage.js';
+export type { CanonicalEntry } from './log/types/types.js';
+export { SqliteLogStorage } from './storage/sqlite.js';
+export { PostgresLogStorage } from './storage/postgres/postgres.js';

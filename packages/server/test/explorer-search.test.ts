@@ -1,7 +1,8 @@
 // The explorer's search on a real SQLite file: exact keys, identity patterns (literal prefix,
 // literal suffix, GLOB characters taken literally), time ranges, counts and their limit, stable
 // newest-first pages, the dense plan for patterns matching many entries, and that every search
-// statement's query plan reads indexes (SEARCH), never a whole table (SCAN). Then the HTTP API.
+// statement's query plan reads indexes (SEARCH), never a whole table (SCAN), as do the storage's
+// own reads. Then the HTTP API.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EntrySearch } from '../src/log/engine/storage.js';
-import { SqliteLogStorage } from '../src/storage/sqlite.js';
+import { SqliteLogStorage, openSqlite } from '../src/storage/sqlite.js';
 import { searchStatements } from '../src/storage/sqlite-search.js';
 import { startLogService, type LogService } from '../src/log/service.js';
 import { get, hashedrekordV001, newSigner, post } from './helpers.js';
@@ -124,6 +125,20 @@ test('every search statement is answered from an index, never a table scan', () 
     }
   } finally {
     db.close();
+  }
+});
+
+test("the storage's own reads (tiles, entries, leaf hashes, the v1 index, the tree size) are index lookups too", () => {
+  const connection = openSqlite(path);
+  try {
+    for (const name of ['count', 'readTile', 'readEntries', 'findLeaf', 'search', 'checkpoint', 'getMeta'] as const) {
+      const source = (connection.statements[name] as unknown as { source: string }).source;
+      const args = (source.match(/\?/g) ?? []).map(() => 1);
+      const details = (connection.db.prepare(`EXPLAIN QUERY PLAN ${source}`).all(...args) as { detail: string }[]).map((p) => p.detail).join('; ');
+      assert.ok(/^SEARCH /.test(details) && !/\bSCAN\b/.test(details), `${name}: ${details}`);
+    }
+  } finally {
+    connection.db.close();
   }
 });
 

@@ -84,7 +84,8 @@ export function openSqlite(path: string): SqliteConnection {
   // Files made before entries had an extra column get it.
   if (!(db.prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'extra'").get())) db.exec('ALTER TABLE entries ADD COLUMN extra BLOB');
   const statements = {
-      count: db.prepare('SELECT COUNT(*) AS n FROM entries'),
+      // Entries are stored 0..n-1 without gaps: the highest index is found in the key, not counted.
+      count: db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM entries'),
       insertEntry: db.prepare('INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version, extra) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       upsertTile: db.prepare('INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes'),
       insertIndex: db.prepare('INSERT OR IGNORE INTO search_index (key, idx) VALUES (?, ?)'),
