@@ -11,6 +11,7 @@ import pg from 'pg';
 import { generateKeyPair } from '@sigstack/core';
 import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
 import { PostgresLogStorage } from '../src/storage/postgres/postgres.js';
+import { SCHEMA_VERSION } from '../src/storage/postgres/schema.js';
 import { startClusterLogService } from '../src/log/cluster/service.js';
 import { clusterLogInfo } from '../src/log/cluster/info.js';
 import { CHECKPOINT_CHANNEL } from '../src/log/cluster/fenced-storage.js';
@@ -97,7 +98,7 @@ test('a schema is created on first open and migrated once, or used as an adminis
   const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresLogStorage.open(url, { schema: 'shard_2' })));
   assert.equal(stores[0]!.schema, 'shard_2');
   const row = (await stores[0]!.pool.query('SELECT current_schema() AS s, (SELECT version FROM sigstack_schema) AS v')).rows[0];
-  assert.deepEqual(row, { s: 'shard_2', v: 2 });
+  assert.deepEqual(row, { s: 'shard_2', v: SCHEMA_VERSION });
   await Promise.all(stores.map((s) => s.close()));
   await assert.rejects(PostgresLogStorage.open(url, { schema: 'Bad-Name; DROP' }), (err: { code?: string }) => err.code === 'POSTGRES_SCHEMA_NAME_INVALID');
   await assert.rejects(clusterLogInfo(url, 'nothing_here'), (err: { code?: string; message: string }) => err.code === 'LOG_NOT_FOUND' && /schema nothing_here/.test(err.message));

@@ -219,11 +219,14 @@ for (const { stop, failClosed } of cases) test(`${stop} of the sequencer under l
     return row ? { pid: Number(String(row.holder).split(':')[1]), epoch: Number(row.epoch) } : undefined;
   };
   let fronts: Process[] = await Promise.all([serve(url, w.policyPath, failClosed), serve(url, w.policyPath, failClosed)]);
+  // Where the load goes: every front end but a stopped one (an append sent to it waits for SIGCONT).
+  let targets = fronts;
+  let stopped: Process | undefined;
   let running = true;
   const seen: string[] = [];
   const loader = async () => {
     while (running) {
-      const front = fronts[n % fronts.length]!;
+      const front = targets[n % targets.length]!;
       try {
         const answer = await post(`${front.url}/api/v1/log/entries`, hashedrekordV001(signer, Buffer.from(`load ${process.pid} ${n++}`)));
         if (answer.status === 201) seen.push(Object.values(answer.json as Record<string, { verification: { inclusionProof: { checkpoint: string } } }>)[0]!.verification.inclusionProof.checkpoint);
@@ -238,12 +241,15 @@ for (const { stop, failClosed } of cases) test(`${stop} of the sequencer under l
     await until(async () => Number((await db.query('SELECT size FROM witness_round')).rows[0].size) > 5);
     const victim = fronts.find((f) => f.pid === first.pid)!;
     victim.child.kill(stop);
+    targets = fronts.filter((f) => f !== victim);
+    if (stop === 'SIGSTOP') stopped = victim;
     const conflictsBefore = answers.filter((s) => s === 409).length;
     if (stop === 'SIGKILL') {
       // As if it died between the witnesses' answers and recording them: the database is behind the witnesses.
       await db.query('UPDATE witness_state SET cosigned_size = 0');
       fronts = fronts.filter((f) => f !== victim);
       fronts.push(await serve(url, w.policyPath, failClosed));
+      targets = fronts;
     }
     const second = await until(async () => {
       const now = await holder();
@@ -258,6 +264,7 @@ for (const { stop, failClosed } of cases) test(`${stop} of the sequencer under l
     if (stop === 'SIGSTOP') {
       // Resumed past its lease: whatever it still sends the witnesses is old, and is neither recorded as their state nor an alert.
       victim.child.kill('SIGCONT');
+      stopped = undefined;
       await until(async () => (await get(`${victim.url}/metrics`)).bytes.toString().includes('sigstack_log_sequencer_epoch 0'));
     }
     await sleep(500);
@@ -301,6 +308,7 @@ for (const { stop, failClosed } of cases) test(`${stop} of the sequencer under l
     process.stdout.write(`# witnessed across a takeover (${stop}, ${failClosed ? 'fail-closed' : 'fail-open'}): ${seen.length} acknowledged, final size ${size}, ${answers.filter((s) => s === 409).length} catch-up 409s, epochs ${first.epoch} → ${second.epoch}\n`);
   } finally {
     running = false;
+    stopped?.child.kill('SIGCONT');
     await Promise.all(load);
     for (const f of fronts) f.child.kill('SIGTERM');
     await db.end();
