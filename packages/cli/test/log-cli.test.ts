@@ -63,3 +63,11 @@ test('log serve, then info, get, search and proof against it', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('log serve --admission-workers takes a whole number of threads; anything else is a usage error', async () => {
+  const [word, negative] = await Promise.all([sigstack(['log', 'serve', '--admission-workers', 'many']), sigstack(['log', 'serve', '--postgres', 'postgres://x@127.0.0.1:1/x', '--key', 'k.pem', '--name', 'n', '--admission-workers=-1'])]);
+  for (const result of [word, negative]) {
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /\[USAGE\] --admission-workers must be a whole number from 0 to 64/);
+  }
+});

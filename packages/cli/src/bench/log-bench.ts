@@ -76,6 +76,8 @@ async function run(): Promise<void> {
   const servers: Awaited<ReturnType<typeof startServerChild>>[] = [];
   let statements: ((appends: number) => Promise<string>) | undefined;
   let postgres: { close(): Promise<void>; pid(): number | undefined } | undefined;
+  // BENCH_ADMISSION_WORKERS=N: admission threads per server process (default: one per core).
+  const workers = process.env.BENCH_ADMISSION_WORKERS ? ['--admission-workers', process.env.BENCH_ADMISSION_WORKERS] : [];
   if (process.argv.includes('--postgres')) {
     const { startLocalPostgres } = await import('@sigstack/server');
     // BENCH_PG_STATS=1: pg_stat_statements on, its busiest statements printed after the run.
@@ -87,10 +89,10 @@ async function run(): Promise<void> {
     const keyPath = join(dir, 'log-key.pem');
     writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     for (let i = 0; i < 2; i++) {
-      servers.push(await startServerChild([main, 'log', 'serve', '--postgres', database, '--key', keyPath, '--name', 'bench.log', '--port', '0'], /PostgreSQL at (http:\/\/\S+)/, 'log front end'));
+      servers.push(await startServerChild([main, 'log', 'serve', '--postgres', database, '--key', keyPath, '--name', 'bench.log', '--port', '0', ...workers], /PostgreSQL at (http:\/\/\S+)/, 'log front end'));
     }
   } else {
-    servers.push(await startServerChild([main, 'log', 'serve', '--dir', dir, '--port', '0'], /serving at (http:\/\/\S+)/, 'log server'));
+    servers.push(await startServerChild([main, 'log', 'serve', '--dir', dir, '--port', '0', ...workers], /serving at (http:\/\/\S+)/, 'log server'));
   }
   const urls = servers.map((s) => s.match[1] as string);
   const url = urls.join(', ');

@@ -10,9 +10,9 @@ import { stopSignal } from '../stop-signal.js';
 import { logRotateCommand } from './log-rotate.js';
 
 export const LOG_USAGE = `usage: sigstack log serve [--dir D] [--port P] [--host H] [--key KEY.pem] [--key-type ed25519|ecdsa-p256] [--name N]
-                        [--witness-policy POLICY] [--witness-fail-closed]
+                        [--witness-policy POLICY] [--witness-fail-closed] [--admission-workers N]
        sigstack log serve --postgres URL --key KEY.pem --name ORIGIN [--schema S] [--port P] [--host H] [--lease-ms MS] [--no-sequencer]
-                        [--witness-policy POLICY] [--witness-fail-closed]
+                        [--witness-policy POLICY] [--witness-fail-closed] [--admission-workers N]
                         (any number of processes, each given the same key and origin, serve one log;
                          --schema: the PostgreSQL schema holding it, so several logs share one database)
        sigstack log info --url U
@@ -55,9 +55,17 @@ function needUrl(values: Record<string, unknown>): string {
   return values.url.replace(/\/+$/, '');
 }
 
+/** --admission-workers N: threads checking proposed entries (default one per core; 0: on the main thread). */
+function admissionWorkers(value: unknown): { admissionWorkers?: number } {
+  if (value === undefined) return {};
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new CliError('USAGE', `--admission-workers must be a whole number from 0 to 64, not ${String(value)}`);
+  return { admissionWorkers: n };
+}
+
 /** `log serve --postgres URL`: one process (front end and sequencer candidate) of a PostgreSQL log. */
 async function servePostgres(args: string[]): Promise<number> {
-  const v = options(args, { postgres: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, name: { type: 'string' }, schema: { type: 'string' }, 'lease-ms': { type: 'string' }, 'no-sequencer': { type: 'boolean' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' } });
+  const v = options(args, { postgres: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, name: { type: 'string' }, schema: { type: 'string' }, 'lease-ms': { type: 'string' }, 'no-sequencer': { type: 'boolean' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' }, 'admission-workers': { type: 'string' } });
   if (!v.key || !v.name) throw new CliError('USAGE', `--postgres needs --key KEY.pem and --name ORIGIN (the same for every process of the log)\n${LOG_USAGE}`);
   const { startClusterLogService } = await import('@sigstack/server');
   const service = await startClusterLogService({
@@ -71,6 +79,7 @@ async function servePostgres(args: string[]): Promise<number> {
     ...(v.schema ? { schema: v.schema as string } : {}),
     ...(v['witness-policy'] ? { witnessPolicy: v['witness-policy'] as string } : {}),
     ...(v['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
+    ...admissionWorkers(v['admission-workers']),
     logger: { level: 'info' },
   });
   process.stderr.write(`sigstack log: serving ${v.name as string} from PostgreSQL at ${service.url} (Rekor v1 /api/v1, Rekor v2 /api/v2, tiles, /metrics, explorer /explorer/)\n`);
@@ -81,7 +90,7 @@ async function servePostgres(args: string[]): Promise<number> {
 
 async function serve(args: string[]): Promise<number> {
   if (args.some((a) => a === '--postgres' || a.startsWith('--postgres='))) return servePostgres(args);
-  const v = options(args, { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, 'key-type': { type: 'string' }, name: { type: 'string' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' } });
+  const v = options(args, { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, key: { type: 'string' }, 'key-type': { type: 'string' }, name: { type: 'string' }, 'witness-policy': { type: 'string' }, 'witness-fail-closed': { type: 'boolean' }, 'admission-workers': { type: 'string' } });
   const keyType = (v['key-type'] as string | undefined) ?? 'ed25519';
   if (keyType !== 'ed25519' && keyType !== 'ecdsa-p256') throw new CliError('USAGE', '--key-type must be ed25519 or ecdsa-p256');
   const { startLogService } = await import('@sigstack/server');
@@ -93,6 +102,7 @@ async function serve(args: string[]): Promise<number> {
     ...(v.name ? { name: v.name as string } : {}),
     ...(v['witness-policy'] ? { witnessPolicy: v['witness-policy'] as string } : {}),
     ...(v['witness-fail-closed'] ? { witnessFailClosed: true } : {}),
+    ...admissionWorkers(v['admission-workers']),
     keyType,
     logger: { level: 'info' },
   });
