@@ -17,15 +17,8 @@ import { CtLog } from './ct-log.js';
 import { DEFAULT_CT_PREFIX, buildCtApp } from './http.js';
 import { rootsFrom } from './service.js';
 
-/** Makes the CT log's timestamp claims table (once, whoever starts first) and returns the claim. */
+/** The claim of an entry's SCT timestamp in the database (table ct_timestamps, schema migration 4). */
 export async function ctTimestampClaims(store: PostgresLogStorage): Promise<(identity: Buffer, proposed: bigint) => Promise<bigint>> {
-  await store.transaction(async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sigstack-ct-timestamps:${store.schema ?? ''}`]);
-    // The first submission of an entry (its identity: the certificate or the precertificate's TBS
-    // and issuer key) fixes its SCT timestamp for every process.
-    await client.query('CREATE TABLE IF NOT EXISTS ct_timestamps (identity bytea PRIMARY KEY, sct_timestamp bigint NOT NULL)');
-    return true;
-  });
   return async (identity, proposed) => {
     try {
       await store.pool.query({ name: 'ct-ts-claim', text: 'INSERT INTO ct_timestamps (identity, sct_timestamp) VALUES ($1, $2) ON CONFLICT (identity) DO NOTHING', values: [identity, proposed.toString()] });

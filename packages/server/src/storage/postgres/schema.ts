@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { ServiceError } from '../../errors.js';
 
 /** The version this build writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Migration n (index n - 1) takes a database from version n - 1 to n. */
 const MIGRATIONS: string[] = [
@@ -118,6 +118,16 @@ CREATE TABLE witness_round (
   finished_at timestamptz NOT NULL
 );
 INSERT INTO witness_round (id, size, quorum, quorum_size, epoch, finished_at) VALUES (1, -1, false, -1, 0, 'epoch');
+`,
+  // 4: a CT log's SCT timestamps (ctlog/cluster-service.ts); unused by a transparency log.
+  `
+-- The first submission of a CT entry (its identity: the certificate, or the precertificate's TBS
+-- and issuer key) fixes its SCT timestamp for every process, so concurrent duplicates are one leaf.
+-- (IF NOT EXISTS: CT logs made before this migration created it on start.)
+CREATE TABLE IF NOT EXISTS ct_timestamps (
+  identity bytea PRIMARY KEY,
+  sct_timestamp bigint NOT NULL
+);
 `,
 ];
 
