@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
@@ -20,6 +20,7 @@ import { startClusterLogService } from '../src/log/cluster/service.js';
 import { startLogService } from '../src/log/service.js';
 import { startStack } from '../src/stack.js';
 import { get, hashedrekordV001, hashedrekordV002Request, newSigner, post } from './helpers.js';
+import { killLogProcesses, serveLogProcess, type LogProcess } from './log-serve-process.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(repo, 'packages/cli/dist/bundle/main.js');
@@ -28,7 +29,6 @@ let server: LocalPostgres;
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-backup-pg-'));
 const keyPath = join(dir, 'log-key.pem');
 writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-const children = new Set<ChildProcess>();
 const signer = newSigner();
 let n = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,7 +37,7 @@ before(async () => {
   server = await startLocalPostgres();
 });
 after(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killLogProcesses();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -48,19 +48,8 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-function serve(url: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'log', 'serve', '--postgres', url, '--key', keyPath, '--name', ORIGIN, '--port', '0', '--lease-ms', '1000'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve({ child, url: match[1]! });
-    });
-    child.once('exit', (code, signal) => reject(new Error(`log serve exited (${code ?? signal}): ${out}`)));
-  });
+function serve(url: string): Promise<LogProcess> {
+  return serveLogProcess(['--postgres', url, '--key', keyPath, '--name', ORIGIN, '--lease-ms', '1000']);
 }
 
 interface Answer {
@@ -108,7 +97,7 @@ test('a cluster log backed up under load restores into a fresh database, served 
     while (running) answers.push(await append(fronts[n % 2]!.url).catch(async () => (await sleep(10), undefined as unknown as Answer)));
   };
   const load = Array.from({ length: 4 }, loader);
-  let restoredFront: { child: ChildProcess; url: string } | undefined;
+  let restoredFront: LogProcess | undefined;
   try {
     while (answers.filter(Boolean).length < 300) await sleep(50);
     const out = join(dir, 'cluster.tar.gz');

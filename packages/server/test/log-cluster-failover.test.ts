@@ -7,7 +7,6 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,45 +14,26 @@ import pg from 'pg';
 import { generateKeyPair, leafHash, parseCheckpoint, parseSignedNote, verifyConsistency, verifyInclusion } from '@sigstack/core';
 import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
 import { hashedrekordV001, newSigner, post, get } from './helpers.js';
+import { CLI, killLogProcesses, serveLogProcess, type LogProcess } from './log-serve-process.js';
 
-const CLI = new URL('../../../cli/dist/bundle/main.js', import.meta.url).pathname;
 let server: LocalPostgres;
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-failover-'));
 const keyPath = join(dir, 'log-key.pem');
 writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-const children = new Set<ChildProcess>();
 
 before(async () => {
   server = await startLocalPostgres();
 });
 after(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killLogProcesses();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface FrontEnd {
-  child: ChildProcess;
-  url: string;
-  pid: number;
-}
+type FrontEnd = LogProcess;
 
 function startFrontEnd(url: string): Promise<FrontEnd> {
-  const child = spawn(process.execPath, [CLI, 'log', 'serve', '--postgres', url, '--key', keyPath, '--name', 'failover.test', '--port', '0', '--lease-ms', '1000'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-      if (match) resolve({ child, url: match[1]!, pid: child.pid! });
-    });
-    child.once('exit', (code, signal) => {
-      if (code !== null && code !== 0) process.stdout.write(`# front end ${child.pid} exited (${code}): ${text.split('\n').filter((l) => !l.startsWith('{')).join(' | ').slice(0, 900)}\n`);
-      reject(new Error(`front end exited (${code ?? signal}): ${text}`));
-    });
-  });
+  return serveLogProcess(['--postgres', url, '--key', keyPath, '--name', 'failover.test', '--lease-ms', '1000']);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,6 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +19,8 @@ import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/
 import { startClusterLogService, type ClusterLogService } from '../src/log/cluster/service.js';
 import { startWitnessService, type WitnessService } from '../src/witness/service.js';
 import { get, hashedrekordV001, hashedrekordV002Request, newSigner, post } from './helpers.js';
+import { CLI, killLogProcesses, serveLogProcess, type LogProcess } from './log-serve-process.js';
 
-const CLI = new URL('../../../cli/dist/bundle/main.js', import.meta.url).pathname;
 const ORIGIN = 'witnessed-cluster.test';
 let server: LocalPostgres;
 const dir = mkdtempSync(join(tmpdir(), 'sigstack-cluster-witness-'));
@@ -31,19 +30,18 @@ writeFileSync(keyPath, keyPem);
 const logVkey = formatVerifierKey(ORIGIN, createPublicKey(keyPem));
 const signer = newSigner();
 let n = 0;
-const children = new Set<ChildProcess>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   server = await startLocalPostgres();
 });
 after(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killLogProcesses();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 8000): Promise<T> {
+async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await Promise.resolve(check()).catch(() => undefined);
@@ -170,25 +168,10 @@ test('fail-closed: an append at either front end is answered only once the quoru
   }
 });
 
-interface Process {
-  child: ChildProcess;
-  url: string;
-  pid: number;
-}
+type Process = LogProcess;
 
 function serve(url: string, policyPath: string, failClosed: boolean): Promise<Process> {
-  const child = spawn(process.execPath, [CLI, 'log', 'serve', '--postgres', url, '--key', keyPath, '--name', ORIGIN, '--port', '0', '--lease-ms', '1000', '--witness-policy', policyPath, ...(failClosed ? ['--witness-fail-closed'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve({ child, url: match[1]!, pid: child.pid! });
-    });
-    child.once('exit', (code, signal) => reject(new Error(`log serve exited (${code ?? signal}): ${out}`)));
-  });
+  return serveLogProcess(['--postgres', url, '--key', keyPath, '--name', ORIGIN, '--lease-ms', '1000', '--witness-policy', policyPath, ...(failClosed ? ['--witness-fail-closed'] : [])]);
 }
 
 const cases = [
