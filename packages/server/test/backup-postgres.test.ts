@@ -9,38 +9,26 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, leafHash, parseCheckpoint, parseSignedNote, verifyConsistency, verifyInclusion } from '@sigstack/core';
-import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
+import { postgresLogFixture } from './postgres-log-fixture.js';
 import { startClusterLogService } from '../src/log/cluster/service.js';
 import { startLogService } from '../src/log/service.js';
 import { startStack } from '../src/stack.js';
 import { get, hashedrekordV001, hashedrekordV002Request, newSigner, post } from './helpers.js';
-import { killLogProcesses, serveLogProcess, type LogProcess } from './log-serve-process.js';
+import { serveLogProcess, type LogProcess } from './log-serve-process.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(repo, 'packages/cli/dist/bundle/main.js');
 const ORIGIN = 'backup-pg.test';
-let server: LocalPostgres;
-const dir = mkdtempSync(join(tmpdir(), 'sigstack-backup-pg-'));
-const keyPath = join(dir, 'log-key.pem');
-writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+const fixture = postgresLogFixture('sigstack-backup-pg-');
+const { dir, keyPath } = fixture;
 const signer = newSigner();
 let n = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-before(async () => {
-  server = await startLocalPostgres();
-});
-after(async () => {
-  killLogProcesses();
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -89,7 +77,7 @@ async function checkOldAnswers(url: string, answers: Answer[], size: number): Pr
 }
 
 test('a cluster log backed up under load restores into a fresh database, served by a new process, and into a directory', async () => {
-  const source = await server.createDatabase();
+  const source = await fixture.server.createDatabase();
   const fronts = await Promise.all([serve(source), serve(source)]);
   const answers: Answer[] = [];
   let running = true;
@@ -120,7 +108,7 @@ test('a cluster log backed up under load restores into a fresh database, served 
     const liveRoot = await get(`${fronts[0]!.url}/api/v1/log/proof?firstSize=${size}&lastSize=${grown.treeSize}`);
     verifyConsistency(size, grown.treeSize, (liveRoot.json.hashes as string[]).map((h) => Buffer.from(h, 'hex')), Buffer.from(logLine[3], 'hex'), Buffer.from(grown.rootHash, 'hex'));
 
-    const target = await server.createDatabase();
+    const target = await fixture.server.createDatabase();
     const restored = await run(['restore', out, '--postgres', target, '--key', keyPath]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, new RegExp(`verified\\s+${ORIGIN} size ${size} root ${logLine[3]}, \\d+ tiles recomputed`));
@@ -131,13 +119,13 @@ test('a cluster log backed up under load restores into a fresh database, served 
     assert.match(intoLive.stderr, /RESTORE_TARGET_NOT_EMPTY/);
     const wrongKey = join(dir, 'other-key.pem');
     writeFileSync(wrongKey, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    const refused = await run(['restore', out, '--postgres', await server.createDatabase(), '--key', wrongKey]);
+    const refused = await run(['restore', out, '--postgres', await fixture.server.createDatabase(), '--key', wrongKey]);
     assert.match(refused.stderr, /LOG_KEY_MISMATCH/);
 
     // A damaged archive is refused before anything is written to the database.
     const damaged = join(dir, 'damaged.tar.gz');
     writeFileSync(damaged, readFileSync(out).subarray(0, Math.floor(readFileSync(out).length / 2)));
-    const empty = await server.createDatabase();
+    const empty = await fixture.server.createDatabase();
     const refusedDamaged = await run(['restore', damaged, '--postgres', empty]);
     assert.match(refusedDamaged.stderr, /BACKUP_CORRUPT/);
     const probe = new pg.Client({ connectionString: empty });
@@ -193,7 +181,7 @@ test('a stack\'s SQLite backup restores into PostgreSQL and is served there', as
   const out = join(dir, 'stack.tar.gz');
   const made = await run(['backup', '--dir', stackDir, '--out', out]);
   assert.equal(made.code, 0, made.stderr);
-  const target = await server.createDatabase();
+  const target = await fixture.server.createDatabase();
   // Keys left out: the checkpoint is checked against the backup's trusted root.
   const restored = await run(['restore', out, '--postgres', target]);
   assert.equal(restored.code, 0, restored.stderr);

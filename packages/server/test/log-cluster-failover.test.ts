@@ -7,28 +7,15 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { generateKeyPair, leafHash, parseCheckpoint, parseSignedNote, verifyConsistency, verifyInclusion } from '@sigstack/core';
-import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
+import { leafHash, parseCheckpoint, parseSignedNote, verifyConsistency, verifyInclusion } from '@sigstack/core';
+import { postgresLogFixture } from './postgres-log-fixture.js';
 import { hashedrekordV001, newSigner, post, get } from './helpers.js';
-import { CLI, killLogProcesses, serveLogProcess, type LogProcess } from './log-serve-process.js';
+import { CLI, serveLogProcess, type LogProcess } from './log-serve-process.js';
 
-let server: LocalPostgres;
-const dir = mkdtempSync(join(tmpdir(), 'sigstack-failover-'));
-const keyPath = join(dir, 'log-key.pem');
-writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-
-before(async () => {
-  server = await startLocalPostgres();
-});
-after(async () => {
-  killLogProcesses();
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = postgresLogFixture('sigstack-failover-');
+const { keyPath } = fixture;
 
 type FrontEnd = LogProcess;
 
@@ -136,7 +123,7 @@ async function checkLog(front: FrontEnd, db: pg.Client, acked: { index: number; 
 }
 
 test('the sequencer SIGKILLed under load, three times: takeover < 5 s each, nothing acknowledged lost, no fork, no gap', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const db = new pg.Client({ connectionString: url });
   db.on('error', () => {});
   await db.connect();
@@ -170,7 +157,7 @@ test('the sequencer SIGKILLed under load, three times: takeover < 5 s each, noth
 });
 
 test('the sequencer SIGSTOPped past its lease steps down on SIGCONT; its connections terminated and PostgreSQL restarted, writes resume', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const db = new pg.Client({ connectionString: url });
   db.on('error', () => {});
   await db.connect();
@@ -205,7 +192,7 @@ test('the sequencer SIGSTOPped past its lease steps down on SIGCONT; its connect
   await sleep(700);
   // PostgreSQL itself restarted under load.
   await db.end();
-  await server.restart();
+  await fixture.server.restart();
   const db2 = new pg.Client({ connectionString: url });
   db2.on('error', () => {});
   await db2.connect();
@@ -218,7 +205,7 @@ test('the sequencer SIGSTOPped past its lease steps down on SIGCONT; its connect
 });
 
 test('sigstack log info --postgres: size, sequencer and pending; an unreachable database is exit 1 with a clear error', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const front = await startFrontEnd(url);
   assert.equal((await post(`${front.url}/api/v1/log/entries`, hashedrekordV001(newSigner(), Buffer.from('info')))).status, 201);
   const { execFileSync, spawnSync } = await import('node:child_process');
@@ -229,10 +216,10 @@ test('sigstack log info --postgres: size, sequencer and pending; an unreachable 
   assert.equal(info.sequencer.holder.split(':')[1], String(front.pid));
   assert.ok(info.sequencer.epoch >= 1 && info.sequencer.leaseRemainingMs > 0);
   front.child.kill('SIGTERM');
-  const down = spawnSync(process.execPath, [CLI, 'log', 'info', '--postgres', `postgres://u:pw@127.0.0.1:${server.port + 1}/x`]);
+  const down = spawnSync(process.execPath, [CLI, 'log', 'info', '--postgres', `postgres://u:pw@127.0.0.1:${fixture.server.port + 1}/x`]);
   assert.equal(down.status, 1);
   assert.match(down.stderr.toString(), /POSTGRES_UNREACHABLE.*cannot connect to PostgreSQL at postgres:\/\/u:\*\*\*@/);
-  const serve = spawnSync(process.execPath, [CLI, 'log', 'serve', '--postgres', `postgres://u:pw@127.0.0.1:${server.port + 1}/x`, '--key', keyPath, '--name', 'x']);
+  const serve = spawnSync(process.execPath, [CLI, 'log', 'serve', '--postgres', `postgres://u:pw@127.0.0.1:${fixture.server.port + 1}/x`, '--key', keyPath, '--name', 'x']);
   assert.equal(serve.status, 1);
   assert.match(serve.stderr.toString(), /POSTGRES_UNREACHABLE/);
 });

@@ -2,14 +2,13 @@
 // one in the default schema) side by side do not see each other's entries, checkpoints, leases
 // or notifications; the schema is created on first start; a bad schema name is refused.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { generateKeyPair } from '@sigstack/core';
-import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
+import { postgresLogFixture } from './postgres-log-fixture.js';
 import { PostgresLogStorage } from '../src/storage/postgres/postgres.js';
 import { SCHEMA_VERSION } from '../src/storage/postgres/schema.js';
 import { startClusterLogService } from '../src/log/cluster/service.js';
@@ -17,23 +16,14 @@ import { clusterLogInfo } from '../src/log/cluster/info.js';
 import { CHECKPOINT_CHANNEL } from '../src/log/cluster/fenced-storage.js';
 import { hashedrekordV001, newSigner, post } from './helpers.js';
 
-let server: LocalPostgres;
-const dir = mkdtempSync(join(tmpdir(), 'sigstack-schema-'));
-const keyA = join(dir, 'a.pem');
+const fixture = postgresLogFixture('sigstack-schema-');
+const { dir } = fixture;
+const keyA = fixture.keyPath;
 const keyB = join(dir, 'b.pem');
-writeFileSync(keyA, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
 writeFileSync(keyB, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
 
-before(async () => {
-  server = await startLocalPostgres();
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 test('two logs in two schemas of one database keep apart: entries, checkpoints, leases, notifications', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const [a1, a2, b, plain] = await Promise.all([
     startClusterLogService({ postgres: url, schema: 'log_a', keyPath: keyA, name: 'a.test', admissionWorkers: 0, leaseMs: 1000 }),
     startClusterLogService({ postgres: url, schema: 'log_a', keyPath: keyA, name: 'a.test', admissionWorkers: 0, leaseMs: 1000 }),
@@ -94,7 +84,7 @@ test('two logs in two schemas of one database keep apart: entries, checkpoints, 
 });
 
 test('a schema is created on first open and migrated once, or used as an administrator made it; a bad schema name is refused; info on a missing log says so', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresLogStorage.open(url, { schema: 'shard_2' })));
   assert.equal(stores[0]!.schema, 'shard_2');
   const row = (await stores[0]!.pool.query('SELECT current_schema() AS s, (SELECT version FROM sigstack_schema) AS v')).rows[0];

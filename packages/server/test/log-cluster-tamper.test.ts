@@ -2,34 +2,21 @@
 // log's own: a row whose note is signed by another key, names another origin, or whose root is
 // not the stored tree's is refused with a log line naming why, and the old tree stays served.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { formatCheckpoint, generateKeyPair, leafHash, rootFromLeafHashes } from '@sigstack/core';
-import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
+import { postgresLogFixture } from './postgres-log-fixture.js';
 import { startClusterLogService } from '../src/log/cluster/service.js';
 import { LogSigner } from '../src/log/engine/log-signer.js';
 import { loadPrivateKeyPem } from '../src/keys.js';
 import { get, hashedrekordV001, newSigner, post } from './helpers.js';
 
-let server: LocalPostgres;
-const dir = mkdtempSync(join(tmpdir(), 'sigstack-tamper-'));
-const keyPath = join(dir, 'log-key.pem');
-writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-
-before(async () => {
-  server = await startLocalPostgres();
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = postgresLogFixture('sigstack-tamper-');
+const { keyPath } = fixture;
 
 test('a tampered checkpoint row (another key, another origin, a root that is not the tree\'s) is refused; the old tree stays served', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const front = await startClusterLogService({ postgres: url, keyPath, name: 'tamper.test', admissionWorkers: 0, leaseMs: 1000 });
   const refused: string[] = [];
   front.log.onAdvanceRefused = (size, reason) => refused.push(`${size}: ${reason}`);

@@ -7,39 +7,26 @@
 // load: the new one continues witnessing from what the database records, and the witnesses
 // never see a smaller tree or a fork.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { checkWitnessPolicy, formatVerifierKey, generateKeyPair, parseCheckpoint, parseSignedNote, parseTlogPolicy, verifyConsistency, type TlogPolicy } from '@sigstack/core';
+import { checkWitnessPolicy, formatVerifierKey, parseCheckpoint, parseSignedNote, parseTlogPolicy, verifyConsistency, type TlogPolicy } from '@sigstack/core';
 import { createPublicKey } from 'node:crypto';
-import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
-import { startClusterLogService, type ClusterLogService } from '../src/log/cluster/service.js';
+import { postgresLogFixture } from './postgres-log-fixture.js';
+import { startClusterLogService } from '../src/log/cluster/service.js';
 import { startWitnessService, type WitnessService } from '../src/witness/service.js';
 import { get, hashedrekordV001, hashedrekordV002Request, newSigner, post } from './helpers.js';
-import { CLI, killLogProcesses, serveLogProcess, type LogProcess } from './log-serve-process.js';
+import { CLI, serveLogProcess, type LogProcess } from './log-serve-process.js';
 
 const ORIGIN = 'witnessed-cluster.test';
-let server: LocalPostgres;
-const dir = mkdtempSync(join(tmpdir(), 'sigstack-cluster-witness-'));
-const keyPath = join(dir, 'log-key.pem');
-const keyPem = generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-writeFileSync(keyPath, keyPem);
+const fixture = postgresLogFixture('sigstack-cluster-witness-');
+const { dir, keyPath, keyPem } = fixture;
 const logVkey = formatVerifierKey(ORIGIN, createPublicKey(keyPem));
 const signer = newSigner();
 let n = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-before(async () => {
-  server = await startLocalPostgres();
-});
-after(async () => {
-  killLogProcesses();
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -86,7 +73,7 @@ async function text(url: string): Promise<string> {
 }
 
 test('the sequencing process asks the witnesses; the other front end serves the same cosigned checkpoint and status', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const w = await witnesses('open');
   const sequencing = await startClusterLogService({ postgres: url, keyPath, name: ORIGIN, admissionWorkers: 0, leaseMs: 1000, witnessPolicy: w.policyPath });
   const follower = await startClusterLogService({ postgres: url, keyPath, name: ORIGIN, admissionWorkers: 0, leaseMs: 1000, witnessPolicy: w.policyPath, sequence: false });
@@ -125,7 +112,7 @@ test('the sequencing process asks the witnesses; the other front end serves the 
 });
 
 test('fail-closed: an append at either front end is answered only once the quorum\'s cosignatures are in the database', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const w = await witnesses('closed');
   const options = { postgres: url, keyPath, name: ORIGIN, admissionWorkers: 0, leaseMs: 1000, witnessPolicy: w.policyPath, witnessFailClosed: true } as const;
   const sequencing = await startClusterLogService(options);
@@ -180,7 +167,7 @@ const cases = [
   { stop: 'SIGSTOP', failClosed: false },
 ] as const;
 for (const { stop, failClosed } of cases) test(`${stop} of the sequencer under load (${failClosed ? 'fail-closed' : 'fail-open'}): the new one continues witnessing; the witnesses see no rollback or fork`, async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const w = await witnesses(`${stop}-${failClosed ? 'closed' : 'open'}`);
   // Every answer the witnesses give, and every checkpoint they cosign.
   const answers: number[] = [];

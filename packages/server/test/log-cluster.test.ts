@@ -4,15 +4,14 @@
 // sigstore-js) through another; a clean stop hands the lease over at once; the log's key and
 // origin are fixed by the first process; the metrics show the lease and pending depth.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { generateKeyPair, parseBundle, parseTrustedRoot, rootFromLeafHashes, verifyConsistency, verifyInclusion, leafHash } from '@sigstack/core';
 import { TrustMaterial, Verifier } from '@sigstack/verify';
-import { startLocalPostgres, type LocalPostgres } from '../src/storage/postgres/local-server.js';
+import { postgresLogFixture } from './postgres-log-fixture.js';
 import { startClusterLogService, type ClusterLogService } from '../src/log/cluster/service.js';
 import { bundleFromV1, bundleFromV2, get, hashedrekordV001, hashedrekordV002Request, newSigner, post, trustedRootFor } from './helpers.js';
 
@@ -21,18 +20,8 @@ const sigstoreVerify = require('@sigstore/verify');
 const sigstoreBundle = require('@sigstore/bundle');
 const { TrustedRoot } = require('@sigstore/protobuf-specs');
 
-let server: LocalPostgres;
-const dir = mkdtempSync(join(tmpdir(), 'sigstack-cluster-'));
-const keyPath = join(dir, 'log-key.pem');
-writeFileSync(keyPath, generateKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-
-before(async () => {
-  server = await startLocalPostgres();
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = postgresLogFixture('sigstack-cluster-');
+const { dir, keyPath } = fixture;
 
 async function cluster(n: number, url: string, extra: Partial<Parameters<typeof startClusterLogService>[0]> = {}): Promise<ClusterLogService[]> {
   return Promise.all(Array.from({ length: n }, () => startClusterLogService({ postgres: url, keyPath, name: 'cluster.test', admissionWorkers: 0, leaseMs: 1000, ...extra })));
@@ -47,7 +36,7 @@ async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promis
 }
 
 test('the same entry at three front ends at once: one index, 201 at one, 409 with the same UUID at the others; reads and proofs anywhere', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const fronts = await cluster(3, url);
   await until(() => fronts.some((f) => f.sequencer.epoch !== undefined));
   assert.equal(fronts.filter((f) => f.sequencer.epoch !== undefined).length, 1, 'exactly one sequencer');
@@ -78,7 +67,7 @@ test('the same entry at three front ends at once: one index, 201 at one, 409 wit
 });
 
 test('bundles logged through one front end and read through another verify in sigstack and sigstore-js (v1 and v2)', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const [a, b] = await cluster(2, url);
   // sigstore-js matches the checkpoint's origin against the log's base URL.
   const root = trustedRootFor('https://cluster.test', a!.log.signer.spki, a!.log.logId, a!.log.signer.keyDetails);
@@ -123,7 +112,7 @@ test('bundles logged through one front end and read through another verify in si
 });
 
 test('a cleanly stopped sequencer hands over at once; the log keeps its key and origin', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const [first] = await cluster(1, url, { leaseMs: 30_000 });
   await until(() => first!.sequencer.epoch !== undefined);
   const signer = newSigner();
@@ -147,7 +136,7 @@ test('a cleanly stopped sequencer hands over at once; the log keeps its key and 
 });
 
 test('the fence: once another took the lease over, the old epoch writes nothing (not even a checkpoint at a new size)', async () => {
-  const url = await server.createDatabase();
+  const url = await fixture.server.createDatabase();
   const [front] = await cluster(1, url, { sequence: false });
   const store = front!.storage;
   const { SequencerLease } = await import('../src/log/cluster/lease.js');
