@@ -13,8 +13,6 @@ import type pg from 'pg';
 
 /** The channel front ends listen on: a new checkpoint (payload: its size); scoped per schema (PostgresLogStorage.channel). */
 export const CHECKPOINT_CHANNEL = 'sigstack_checkpoint';
-/** The channel the sequencer listens on: entries are pending. */
-export const PENDING_CHANNEL = 'sigstack_pending';
 
 export class FencedStorage implements LogStorage {
   /** Set once a write found the lease gone: the sequencer steps down. */

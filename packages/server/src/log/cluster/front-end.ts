@@ -178,7 +178,7 @@ export class ClusterFrontEnd implements RemoteSequencing {
 
   private async refreshOnce(): Promise<void> {
     const latest = await this.store.latestCheckpoint();
-    const served = this.log.followedSize;
+    const served = this.log.published.size;
     let added: { idx: number; leaf_hash: Buffer; integrated_time: number }[] = [];
     if (latest && latest.size > served) {
       if (latest.size - served <= MAX_RANGE_READ) {

@@ -136,16 +136,11 @@ export class TransparencyLog {
     this.remote = remote;
   }
 
-  /** The size of the newest checkpoint this log has taken as its own (before any witnessing view). */
-  get followedSize(): number {
-    return this.current.size;
-  }
-
   /**
    * Serves a newer checkpoint published by another process, once it is shown to be this log's:
    * the note parses, carries a verifying signature by the log's key, names this log's origin and
    * `next.size`, and its root is the root of the tree grown to that size. The tree grows by
-   * `addedLeafHashes` (the leaf hashes of entries [followedSize, next.size), when the caller has
+   * `addedLeafHashes` (the leaf hashes of entries [published.size, next.size), when the caller has
    * them) or else is loaded from the stored tiles. Never goes back to a smaller tree; false, with
    * the old tree still served (and `onAdvanceRefused` told why), when `next` is not newer or
    * does not verify.
