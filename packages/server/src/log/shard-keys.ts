@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceError } from '../errors.js';
-import { loadOrCreateKey, type LoadedKey } from '../keys.js';
+import { assertKeyPresent, loadOrCreateKey, type LoadedKey } from '../keys.js';
 import { loadPkcs11Signer } from '../ca/keys/pkcs11.js';
 import type { ExternalLogKey } from './engine/log-signer.js';
 
@@ -46,4 +46,18 @@ export async function openShardKey(shardDir: string, label: string | undefined, 
   if (existsSync(file)) throw new ServiceError(500, 'LOG_KEY_CONFLICT', `the log shard in ${shardDir} has a key file ${file} and a PKCS#11 key "${label}": one shard signs with one key; remove the state's label or the file`);
   if (!hsm) throw new ServiceError(500, 'PKCS11_REQUIRED', `the log shard in ${shardDir} signs with the PKCS#11 key "${label}": start with --pkcs11-module (and --pkcs11-token; PIN in SIGSTACK_PKCS11_PIN)`);
   return pkcs11LogKey(hsm, label);
+}
+
+/**
+ * The key a shard of a stack signs with: its key file must be there once the shard has a
+ * checkpoint (else KEY_MISSING), or its token label names it. Closes `storage` when it fails.
+ */
+export async function openShardKeyFor(shardDir: string, record: { keyLabel?: string }, storage: { latestCheckpoint(): Promise<unknown>; close(): Promise<void> }, name: string, options: { hsm?: Pkcs11LogKeys; keyPassword?: string }): Promise<ShardKey> {
+  try {
+    if (!record.keyLabel) await assertKeyPresent(join(shardDir, 'log-key.pem'), storage, `the log shard ${name}`);
+    return await openShardKey(shardDir, record.keyLabel, options.hsm, options.keyPassword);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
 }

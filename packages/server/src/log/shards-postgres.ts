@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
-import { assertKeyPresent } from '../keys.js';
 import { PostgresLogStorage } from '../storage/postgres/postgres.js';
 import { AdmissionPool } from './admission/pool.js';
 import type { LogOptions } from './engine/log.js';
@@ -16,7 +15,7 @@ import { buildLogApp } from './http/app.js';
 import { openClusterEngine, type ClusterEngine } from './cluster/engine.js';
 import type { ClusterWitnessingOptions } from './witnessing/cluster.js';
 import { readLease } from './cluster/lease.js';
-import { openShardKey, type Pkcs11LogKeys, type ShardKey } from './shard-keys.js';
+import { openShardKeyFor, type Pkcs11LogKeys } from './shard-keys.js';
 import type { OpenShard, ShardRecord } from './shards.js';
 
 /** The schema holding a shard ('log' → sigstack_log, 'log-2' → sigstack_log_2). */
@@ -76,14 +75,7 @@ export async function openClusterShard(stackDir: string, record: ShardRecord, op
     await store.close();
     throw new ServiceError(500, 'LOG_SHARD_INVALID', `schema ${shardSchema(record)} of the database has no log name: it was not made by \`sigstack log rotate --postgres\``);
   }
-  let key: ShardKey;
-  try {
-    if (!record.keyLabel) await assertKeyPresent(join(dir, 'log-key.pem'), store, `the log shard ${name}`);
-    key = await openShardKey(dir, record.keyLabel, options.hsm, options.keyPassword);
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
+  const key = await openShardKeyFor(dir, record, store, name, options);
   let engine: ClusterEngine;
   try {
     // A frozen shard takes no entries: it follows, nothing to sequence.

@@ -8,13 +8,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ServiceError } from '../errors.js';
-import { assertKeyPresent, loadOrCreateKey } from '../keys.js';
+import { loadOrCreateKey } from '../keys.js';
 import { SqliteLogStorage } from '../storage/sqlite.js';
 import { AdmissionPool } from './admission/pool.js';
 import { TransparencyLog, type LogOptions } from './engine/log.js';
 import { LogSigner } from './engine/log-signer.js';
 import { buildLogApp } from './http/app.js';
-import { openShardKey, type Pkcs11LogKeys, type ShardKey } from './shard-keys.js';
+import { openShardKeyFor, type Pkcs11LogKeys } from './shard-keys.js';
 import type { ClusterWitnessingOptions } from './witnessing/cluster.js';
 import { assertShardNotServed, assertShardsCurrent, openClusterShard, openShardStore, recordShards, shardSchema } from './shards-postgres.js';
 
@@ -182,14 +182,7 @@ export async function openLogShard(stackDir: string, record: ShardRecord, option
     await storage.close();
     throw new ServiceError(500, 'LOG_SHARD_INVALID', `${dir}/log.db has no name or tree ID: it was not made by \`sigstack log rotate\``);
   }
-  let key: ShardKey;
-  try {
-    if (!record.keyLabel) await assertKeyPresent(join(dir, 'log-key.pem'), storage, `the log shard ${name}`);
-    key = await openShardKey(dir, record.keyLabel, options.hsm, options.keyPassword);
-  } catch (err) {
-    await storage.close();
-    throw err;
-  }
+  const key = await openShardKeyFor(dir, record, storage, name, options);
   const log = await TransparencyLog.open(storage, new LogSigner(name, key.key), options.logOptions ?? {});
   const admission = new AdmissionPool(record.end ? 0 : options.admissionWorkers, log.signer);
   const app = buildLogApp({ log, treeId, admission, logger: options.logger });
