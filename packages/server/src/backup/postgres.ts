@@ -74,17 +74,10 @@ async function copyToSqlite(client: pg.Client, path: string, size: number, note:
       const last = rows[rows.length - 1]!;
       after = { level: last.level as number, idx: Number(last.idx) };
     }
-    for (const [table, column, statement] of [['search_index', 'key', statements.insertIndex], ['search_reversed', 'rkey', statements.insertReversed]] as const) {
-      let from = { key: '', idx: -1 };
-      for (;;) {
-        const rows = (await client.query(`SELECT ${column} AS k, idx FROM ${table} WHERE idx < $1 AND (${column}, idx) > ($2, $3) ORDER BY ${column}, idx LIMIT $4`, [size, from.key, from.idx, CHUNK])).rows;
-        if (rows.length === 0) break;
-        db.transaction(() => {
-          for (const r of rows) statement.run(r.k, Number(r.idx));
-        })();
-        const last = rows[rows.length - 1]!;
-        from = { key: last.k as string, idx: Number(last.idx) };
-      }
+    // Every entry's keys in index order; the SQLite log files them into its own search runs.
+    for (let start = 0; start < size; start += CHUNK) {
+      const rows = (await client.query('SELECT idx, key FROM entry_keys WHERE idx >= $1 AND idx < $2 ORDER BY idx, key', [start, Math.min(size, start + CHUNK)])).rows;
+      db.transaction(() => sqlite.writeKeys(rows.map((r) => ({ key: r.key as string, index: Number(r.idx) }))))();
     }
     db.transaction(() => {
       statements.insertCheckpoint.run(size, note);
@@ -229,7 +222,7 @@ async function load(url: string, schema: string | undefined, source: Database.Da
       const used = (await client.query('SELECT EXISTS (SELECT 1 FROM entries) OR EXISTS (SELECT 1 FROM checkpoints) OR EXISTS (SELECT 1 FROM meta) AS used')).rows[0].used === true;
       if (Number(head.size) !== 0 || used) throw notEmpty(url);
       const entries = source.prepare('SELECT idx, leaf_hash, body, integrated_time, kind, api_version, extra FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx');
-      const keys = source.prepare('SELECT key, idx FROM search_index WHERE idx >= ? AND idx < ?');
+      const keys = source.prepare('SELECT key, idx FROM entry_keys WHERE idx >= ? AND idx < ? ORDER BY idx, key');
       for (let start = 0; start < checkpoint.size; start += CHUNK) {
         const end = Math.min(checkpoint.size, start + CHUNK);
         const rows = entries.all(start, end) as { idx: number; leaf_hash: Buffer; body: Buffer; integrated_time: number; kind: string; api_version: string; extra: Buffer | null }[];

@@ -85,6 +85,13 @@ export function nextRunWork(runs: readonly SearchRun[], policy: RunPolicy = DEFA
   return undefined;
 }
 
+/** The level of a run of `size` entries made in one piece (an upgraded store's keys so far). */
+export function levelForSize(size: number, policy: RunPolicy = DEFAULT_RUN_POLICY): number {
+  let level = 0;
+  for (let covered = policy.entries; covered < size; covered *= policy.fanout) level++;
+  return level;
+}
+
 /** Readable runs newest first: a search reads them in this order and stops once it has enough. */
 export function readableNewestFirst(runs: readonly SearchRun[]): SearchRun[] {
   return runs.filter((r) => READABLE_STATES.includes(r.state)).sort((a, b) => b.lo - a.lo);

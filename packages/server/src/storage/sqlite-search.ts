@@ -1,15 +1,20 @@
-// The explorer's search on SQLite, answered from indexes only: one key is a range of the
-// search_index primary key (key, idx), read newest first; an identity pattern is a range of its
-// literal prefix in search_index or of its literal suffix in search_reversed (the same keys with
-// the value reversed), checked with GLOB; a time filter becomes an index range through
+// The explorer's search on SQLite, answered from indexes only. Keys are kept in search runs
+// (search-runs.ts): runs partition the entries by index, so a page is read run by run, newest
+// run first, each run's rows newest first, stopping once the page is full. In a run, one key is
+// a range of the search_index primary key (run, key, idx); an identity pattern is a range of
+// its literal prefix in search_index or of its literal suffix in search_reversed (the same keys
+// with the value reversed), checked with GLOB; a time filter becomes an index range through
 // entries_by_time. A pattern matching more than the count limit is instead read newest first
-// through search_by_entry (idx, key), stopping after one page: no search sorts more than that.
+// through entry_keys (idx, key), stopping after one page: no search sorts more than that.
 
 import type Database from 'better-sqlite3';
 import type { EntryMatch, EntrySearch, EntrySearchResult, EntrySummary } from '../log/engine/storage.js';
 
 /** Index key types whose values are identities (searchable by pattern). */
 const IDENTITY_TYPES = ['email', 'subject'] as const;
+
+/** The runs searches read (open and sealed), for `run IN (...)`. */
+export const READABLE_RUNS = "SELECT run FROM search_runs WHERE state IN ('open', 'sealed')";
 
 /** Above every character a key holds: the end of a prefix range. */
 const RANGE_END = '\u{10FFFF}';
@@ -43,6 +48,7 @@ export interface Statements {
   newestPage: Database.Statement;
   summary: Database.Statement;
   keysOf: Database.Statement;
+  runs: Database.Statement;
 }
 
 const cache = new WeakMap<Database.Database, Statements>();
@@ -52,24 +58,25 @@ export function searchStatements(db: Database.Database): Statements {
   let s = cache.get(db);
   if (!s) {
     const range = 'idx >= @lo AND idx < @hi';
-    // Patterns read the key's range; "+idx" keeps the planner off search_by_entry for them.
+    // Patterns read the key's range; "+idx" keeps the planner on it rather than on idx.
     const keyed = '+idx >= @lo AND +idx < @hi';
+    const readable = `run IN (${READABLE_RUNS})`;
     s = {
       firstAtOrAfter: db.prepare('SELECT idx FROM entries WHERE integrated_time >= ? ORDER BY integrated_time, idx LIMIT 1').pluck(),
       lastAtOrBefore: db.prepare('SELECT idx FROM entries WHERE integrated_time <= ? ORDER BY integrated_time DESC, idx DESC LIMIT 1').pluck(),
-      keyCount: db.prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM search_index WHERE key = @key AND ${range} LIMIT @cap)`).pluck(),
-      keyPage: db.prepare(`SELECT idx FROM search_index WHERE key = @key AND ${range} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
-      forwardCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_index WHERE key >= @start AND key < @end AND key GLOB @glob AND ${keyed} LIMIT @cap)`).pluck(),
-      forwardPage: db.prepare(`SELECT DISTINCT idx FROM search_index WHERE key >= @start AND key < @end AND key GLOB @glob AND ${keyed} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
-      reversedCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_reversed WHERE rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${keyed} LIMIT @cap)`).pluck(),
-      reversedPage: db.prepare(`SELECT DISTINCT idx FROM search_reversed WHERE rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${keyed} ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
+      // Counts over every readable run at once (capped); pages one run at a time (@run).
+      keyCount: db.prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM search_index WHERE ${readable} AND key = @key AND ${range} LIMIT @cap)`).pluck(),
+      keyPage: db.prepare(`SELECT idx FROM search_index WHERE run = @run AND key = @key AND ${range} ORDER BY idx DESC LIMIT @limit`).pluck(),
+      forwardCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_index WHERE ${readable} AND key >= @start AND key < @end AND key GLOB @glob AND ${keyed} LIMIT @cap)`).pluck(),
+      forwardPage: db.prepare(`SELECT DISTINCT idx FROM search_index WHERE run = @run AND key >= @start AND key < @end AND key GLOB @glob AND ${keyed} ORDER BY idx DESC LIMIT @limit`).pluck(),
+      reversedCount: db.prepare(`SELECT COUNT(*) FROM (SELECT DISTINCT idx FROM search_reversed WHERE ${readable} AND rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${keyed} LIMIT @cap)`).pluck(),
+      reversedPage: db.prepare(`SELECT DISTINCT idx FROM search_reversed WHERE run = @run AND rkey >= @start AND rkey < @end AND rkey GLOB @glob AND ${keyed} ORDER BY idx DESC LIMIT @limit`).pluck(),
       // Many matches: walk entries newest first and keep those with a matching key.
-      newestPage: db.prepare(
-        `SELECT DISTINCT idx FROM search_index INDEXED BY search_by_entry WHERE ${range} AND key >= @start AND key < @end AND key GLOB @glob ORDER BY idx DESC LIMIT @limit OFFSET @offset`,
-      ).pluck(),
+      newestPage: db.prepare(`SELECT DISTINCT idx FROM entry_keys WHERE ${range} AND key >= @start AND key < @end AND key GLOB @glob ORDER BY idx DESC LIMIT @limit OFFSET @offset`).pluck(),
       // One page's summaries in two statements: its indexes go in as a JSON array.
       summary: db.prepare('SELECT idx, leaf_hash, integrated_time, kind, api_version FROM entries WHERE idx IN (SELECT value FROM json_each(?))'),
-      keysOf: db.prepare('SELECT idx, key FROM search_index INDEXED BY search_by_entry WHERE idx IN (SELECT value FROM json_each(?)) ORDER BY idx, key'),
+      keysOf: db.prepare('SELECT idx, key FROM entry_keys WHERE idx IN (SELECT value FROM json_each(?)) ORDER BY idx, key'),
+      runs: db.prepare(`SELECT run, lo, hi FROM search_runs WHERE state IN ('open', 'sealed') ORDER BY lo DESC`),
     };
     cache.set(db, s);
   }
@@ -115,7 +122,27 @@ function planFor(s: Statements, match: Exclude<EntryMatch, { type: 'all' }>): Pl
   };
 }
 
+/**
+ * A page of matches read run by run, newest run first: runs are disjoint ranges of entries, so
+ * their rows newest first, one run after another, are the matches newest first.
+ */
+function pageOverRuns(s: Statements, page: Database.Statement, params: Record<string, string | number>, lo: number, hi: number, offset: number, limit: number): number[] {
+  const found: number[] = [];
+  const need = offset + limit;
+  for (const run of s.runs.all() as { run: number; lo: number; hi: number | null }[]) {
+    if (found.length >= need || (run.hi !== null && run.hi <= lo)) break;
+    if (run.lo >= hi) continue;
+    found.push(...(page.all({ ...params, run: run.run, lo, hi, limit: need - found.length }) as number[]));
+  }
+  return found.slice(offset);
+}
+
 export function searchEntries(db: Database.Database, query: EntrySearch): EntrySearchResult {
+  // One read transaction: the runs read and every page statement see the same snapshot.
+  return db.transaction(() => searchSnapshot(db, query))();
+}
+
+function searchSnapshot(db: Database.Database, query: EntrySearch): EntrySearchResult {
   const s = searchStatements(db);
   const { lo, hi } = indexRange(s, query);
   const limit = Math.max(0, query.limit);
@@ -135,10 +162,9 @@ export function searchEntries(db: Database.Database, query: EntrySearch): EntryS
       count = query.countLimit;
       countIsLowerBound = true;
     }
-    const page = { lo, hi, limit, offset };
     // Past the count limit a pattern's matches are too many to sort: read entries newest first.
     const dense = countIsLowerBound && plan.newest !== undefined;
-    indexes = (dense ? s.newestPage.all({ ...plan.newest, ...page }) : plan.page.all({ ...plan.params, ...page })) as number[];
+    indexes = dense ? (s.newestPage.all({ ...plan.newest, lo, hi, limit, offset }) as number[]) : pageOverRuns(s, plan.page, plan.params, lo, hi, offset, limit);
   }
   if (indexes.length === 0) return { entries: [], count, countIsLowerBound };
   const list = JSON.stringify(indexes);
@@ -164,7 +190,7 @@ export function backfillReversedKeys(db: Database.Database): void {
     if (done.get() === '1') return;
     db.function('sigstack_reverse', { deterministic: true }, (text: unknown) => reverse(String(text)));
     for (const type of IDENTITY_TYPES) {
-      db.prepare('INSERT OR IGNORE INTO search_reversed (rkey, idx) SELECT ? || sigstack_reverse(substr(key, ?)), idx FROM search_index WHERE key >= ? AND key < ?').run(
+      db.prepare('INSERT OR IGNORE INTO search_reversed (run, rkey, idx) SELECT run, ? || sigstack_reverse(substr(key, ?)), idx FROM search_index WHERE key >= ? AND key < ?').run(
         `${type}:`,
         type.length + 2,
         `${type}:`,

@@ -1,12 +1,16 @@
 // The embedded store: one SQLite file through better-sqlite3, in WAL mode with full fsync on
 // commit so that a batch is durable before anything is acknowledged; batches are committed on
 // a writer thread with its own connection, reads are served from this thread's connection.
+// Search keys are kept in runs (search-runs.ts, sqlite-runs.ts), merged by the writer between
+// batches.
 
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { EntrySearch, EntrySearchResult, LogStorage, PublishedCheckpoint, StoredEntry } from '../log/engine/storage.js';
 import { packBatch, type AppendBatch } from './packed-batch.js';
-import { backfillReversedKeys, reversedKey, searchEntries } from './sqlite-search.js';
+import { DEFAULT_RUN_POLICY, type RunPolicy } from './search-runs.js';
+import { RUN_SCHEMA, runStepper, runWriter, upgradeToRuns, type RunWriter } from './sqlite-runs.js';
+import { READABLE_RUNS, backfillReversedKeys, searchEntries } from './sqlite-search.js';
 
 
 const SCHEMA = `
@@ -25,17 +29,6 @@ CREATE TABLE IF NOT EXISTS tiles (
   hashes BLOB NOT NULL,
   PRIMARY KEY (level, idx)
 );
-CREATE TABLE IF NOT EXISTS search_index (
-  key TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  PRIMARY KEY (key, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS search_reversed (
-  rkey TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  PRIMARY KEY (rkey, idx)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS search_by_entry ON search_index (idx, key);
 CREATE INDEX IF NOT EXISTS entries_by_time ON entries (integrated_time);
 CREATE TABLE IF NOT EXISTS checkpoint (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -67,20 +60,25 @@ function toEntry(row: EntryRow): StoredEntry {
 export interface SqliteConnection {
   db: Database.Database;
   statements: Record<
-    'count' | 'insertEntry' | 'upsertTile' | 'insertIndex' | 'insertReversed' | 'readTile' | 'readEntries' | 'findLeaf' | 'search' | 'checkpoint' | 'insertCheckpoint' | 'updateCheckpoint' | 'getMeta' | 'setMeta',
+    'count' | 'insertEntry' | 'upsertTile' | 'readTile' | 'readEntries' | 'findLeaf' | 'search' | 'checkpoint' | 'insertCheckpoint' | 'updateCheckpoint' | 'getMeta' | 'setMeta',
     Database.Statement
   >;
   swapCheckpoint(previousSize: number, next: PublishedCheckpoint): boolean;
   append(batch: AppendBatch): boolean;
+  /** Writes search keys (entry_keys and the search runs) within the caller's transaction. */
+  writeKeys: RunWriter['writeKeys'];
+  /** One step of merging or dropping search runs, in its own transaction; false: none due. */
+  stepRuns: RunWriter['step'];
 }
 
 /** One connection with the schema, its statements and the append transaction. */
-export function openSqlite(path: string): SqliteConnection {
+export function openSqlite(path: string, policy: RunPolicy = DEFAULT_RUN_POLICY): SqliteConnection {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  upgradeToRuns(db, policy);
+  db.exec(SCHEMA + RUN_SCHEMA);
   // Files made before entries had an extra column get it.
   if (!(db.prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'extra'").get())) db.exec('ALTER TABLE entries ADD COLUMN extra BLOB');
   const statements = {
@@ -88,12 +86,10 @@ export function openSqlite(path: string): SqliteConnection {
       count: db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM entries'),
       insertEntry: db.prepare('INSERT INTO entries (idx, leaf_hash, body, integrated_time, kind, api_version, extra) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       upsertTile: db.prepare('INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes'),
-      insertIndex: db.prepare('INSERT OR IGNORE INTO search_index (key, idx) VALUES (?, ?)'),
-      insertReversed: db.prepare('INSERT OR IGNORE INTO search_reversed (rkey, idx) VALUES (?, ?)'),
       readTile: db.prepare('SELECT hashes FROM tiles WHERE level = ? AND idx = ?'),
       readEntries: db.prepare('SELECT * FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
       findLeaf: db.prepare('SELECT idx FROM entries WHERE leaf_hash = ?'),
-      search: db.prepare('SELECT idx FROM search_index WHERE key = ? ORDER BY idx'),
+      search: db.prepare(`SELECT idx FROM search_index WHERE run IN (${READABLE_RUNS}) AND key = ? ORDER BY idx`),
       checkpoint: db.prepare('SELECT size, note FROM checkpoint WHERE id = 1'),
       insertCheckpoint: db.prepare('INSERT INTO checkpoint (id, size, note) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING'),
       updateCheckpoint: db.prepare('UPDATE checkpoint SET size = ?, note = ? WHERE id = 1 AND size = ?'),
@@ -105,41 +101,43 @@ export function openSqlite(path: string): SqliteConnection {
     if (!current) return previousSize === 0 && statements.insertCheckpoint.run(next.size, next.note).changes === 1;
     return statements.updateCheckpoint.run(next.size, next.note, previousSize).changes === 1;
   };
+  const runs = runWriter(db, policy);
   const append = db.transaction((batch: AppendBatch): boolean => {
     if (!swapCheckpoint(batch.previousSize, batch.checkpoint)) return false;
     for (const e of batch.entries) {
       statements.insertEntry.run(e.index, e.leafHash, e.body, e.integratedTime, e.kind, e.apiVersion, e.extra ?? null);
     }
     for (const t of batch.tiles) statements.upsertTile.run(t.level, t.index, t.hashes);
-    for (const i of batch.index) {
-      statements.insertIndex.run(i.key, i.index);
-      // Identities are also kept reversed, so patterns like "*@example.com" are index range scans.
-      const reversed = reversedKey(i.key);
-      if (reversed !== undefined) statements.insertReversed.run(reversed, i.index);
-    }
+    runs.writeKeys(batch.index);
     return true;
   });
   backfillReversedKeys(db);
-  return { db, statements, swapCheckpoint, append };
+  return { db, statements, swapCheckpoint, append, writeKeys: runs.writeKeys, stepRuns: runs.step };
 }
 
 export interface SqliteOptions {
   /** Commit batches on a writer thread (default), so fsync does not stall the serving thread. */
   writerThread?: boolean;
+  /** How search runs are sized and merged (tests use small ones). */
+  runPolicy?: RunPolicy;
 }
 
 export class SqliteLogStorage implements LogStorage {
   private readonly connection: SqliteConnection;
   private readonly statements: SqliteConnection['statements'];
   private readonly writer: Worker | undefined;
+  /** Merges search runs when there is no writer thread. */
+  private readonly runs: ReturnType<typeof runStepper>;
   private readonly waiting = new Map<number, { resolve: (ok: boolean) => void; reject: (err: Error) => void }>();
   private nextId = 0;
 
   constructor(path: string, options: SqliteOptions = {}) {
-    this.connection = openSqlite(path);
+    const policy = options.runPolicy ?? DEFAULT_RUN_POLICY;
+    this.connection = openSqlite(path, policy);
     this.statements = this.connection.statements;
+    this.runs = runStepper(this.connection.stepRuns);
     if (options.writerThread !== false) {
-      this.writer = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path } });
+      this.writer = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path, policy } });
       this.writer.on('message', (reply: { id: number; ok?: boolean; error?: string }) => {
         const waiter = this.waiting.get(reply.id);
         this.waiting.delete(reply.id);
@@ -159,12 +157,27 @@ export class SqliteLogStorage implements LogStorage {
 
   async appendBatch(batch: AppendBatch): Promise<boolean> {
     const writer = this.writer;
-    if (!writer) return this.connection.append(batch);
+    if (!writer) {
+      const ok = this.connection.append(batch);
+      this.runs.kick();
+      return ok;
+    }
+    const { packed, transfer } = packBatch(batch);
+    return this.toWriter({ packed }, transfer);
+  }
+
+  /** Runs every due merge and drop of search runs now (they otherwise run between batches). */
+  async settleSearchRuns(): Promise<void> {
+    if (!this.writer) return this.runs.settle();
+    await this.toWriter({ settle: true });
+  }
+
+  private toWriter(message: object, transfer: ArrayBuffer[] = []): Promise<boolean> {
+    const writer = this.writer!;
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting.set(id, { resolve, reject });
-      const { packed, transfer } = packBatch(batch);
-      writer.postMessage({ id, packed }, transfer);
+      writer.postMessage({ id, ...message }, transfer);
     });
   }
 
