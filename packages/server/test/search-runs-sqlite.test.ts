@@ -62,6 +62,11 @@ const MATCHES: EntryMatch[] = [
 
 /** Every query shape against the expectation: exact searches, pages at several offsets, counts, an index window. */
 function checkSearches(connection: SqliteConnection, size: number, when: string): void {
+  // Leaf hashes (duplicates, v1 lookups by UUID) are in runs too.
+  for (const i of [0, 7, 8, 37, size - 1, size]) {
+    const found = connection.statements.findLeaf.all(Buffer.from(i.toString(16).padStart(64, '0'), 'hex')).map((r) => (r as { idx: number }).idx);
+    assert.deepEqual(found, i < size ? [i] : [], `${when}: leaf hash of ${i}`);
+  }
   for (const match of MATCHES) {
     const all = expected(size, match);
     if (match.type === 'key') assert.deepEqual(connection.statements.search.all(match.key).map((r) => (r as { idx: number }).idx), [...all].reverse(), `${when}: search ${match.key}`);
@@ -110,10 +115,11 @@ test('searches answer the same after every merge and drop step, and merges leave
     // Geometric levels: at most fanout - 1 runs of each level below the top, so few runs.
     assert.ok(final.length <= 8, `${final.length} runs`);
     const live = final.map((r) => r.run);
-    for (const table of ['search_index', 'search_reversed']) {
+    for (const table of ['search_index', 'search_reversed', 'leaf_index']) {
       const stray = connection.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE run NOT IN (SELECT value FROM json_each(?))`).get(JSON.stringify(live)) as { n: number };
       assert.equal(stray.n, 0, `${table} keeps rows of retired runs`);
     }
+    assert.equal((connection.db.prepare('SELECT COUNT(*) AS n FROM leaf_index').get() as { n: number }).n, size);
     const rows = connection.db.prepare('SELECT COUNT(*) AS n FROM search_index').get() as { n: number };
     assert.equal(rows.n, Array.from({ length: size }, (_, i) => keysOf(i).length).reduce((a, b) => a + b));
   } finally {

@@ -58,10 +58,17 @@ async function copyToSqlite(client: pg.Client, path: string, size: number, note:
   const sqlite = openSqlite(path);
   const { db, statements } = sqlite;
   try {
+    // Entries with their keys, a chunk of indexes at a time: the SQLite log files both into its runs in index order.
     for (let start = 0; start < size; start += CHUNK) {
-      const rows = (await client.query('SELECT idx, leaf_hash, body, integrated_time, kind, api_version, extra FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx', [start, Math.min(size, start + CHUNK)])).rows;
+      const end = Math.min(size, start + CHUNK);
+      const rows = (await client.query('SELECT idx, leaf_hash, body, integrated_time, kind, api_version, extra FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx', [start, end])).rows;
+      const keys = (await client.query('SELECT idx, key FROM entry_keys WHERE idx >= $1 AND idx < $2 ORDER BY idx, key', [start, end])).rows;
       db.transaction(() => {
         for (const r of rows) statements.insertEntry.run(Number(r.idx), r.leaf_hash, r.body, Number(r.integrated_time), r.kind, r.api_version, r.extra ?? null);
+        sqlite.writeRuns(
+          rows.map((r) => ({ leafHash: r.leaf_hash as Buffer, index: Number(r.idx) })),
+          keys.map((r) => ({ key: r.key as string, index: Number(r.idx) })),
+        );
       })();
     }
     let after = { level: -1, idx: -1 };
@@ -73,11 +80,6 @@ async function copyToSqlite(client: pg.Client, path: string, size: number, note:
       })();
       const last = rows[rows.length - 1]!;
       after = { level: last.level as number, idx: Number(last.idx) };
-    }
-    // Every entry's keys in index order; the SQLite log files them into its own search runs.
-    for (let start = 0; start < size; start += CHUNK) {
-      const rows = (await client.query('SELECT idx, key FROM entry_keys WHERE idx >= $1 AND idx < $2 ORDER BY idx, key', [start, Math.min(size, start + CHUNK)])).rows;
-      db.transaction(() => sqlite.writeKeys(rows.map((r) => ({ key: r.key as string, index: Number(r.idx) }))))();
     }
     db.transaction(() => {
       statements.insertCheckpoint.run(size, note);

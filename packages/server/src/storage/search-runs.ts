@@ -25,7 +25,7 @@ export const DEFAULT_RUN_POLICY: RunPolicy = { entries: 16_384, fanout: 8, chunk
 /** open: takes new keys; sealed: complete and readable; building: a merge's target (unread); retired: merged, rows being deleted. */
 export type RunState = 'open' | 'sealed' | 'building' | 'retired';
 
-/** The search tables a merge copies, in order (phase 0, then 1). */
+/** The search tables a merge copies, in order (phase 0, then 1; SQLite adds its leaf_index). */
 export const RUN_TABLES = [
   { table: 'search_index', column: 'key' },
   { table: 'search_reversed', column: 'rkey' },
@@ -39,10 +39,10 @@ export interface SearchRun {
   hi: number | null;
   level: number;
   state: RunState;
-  /** A building run's progress: the RUN_TABLES index being copied (2: all copied)... */
+  /** A building run's progress: the index in the store's run tables being copied (their count: all copied)... */
   phase: number;
-  /** ...and the last key copied into it from that table ('' before the first). */
-  cursor: string;
+  /** ...and the last key copied into it from that table ('' before the first; a store may keep blobs). */
+  cursor: string | Buffer;
 }
 
 /** States whose rows searches read. */

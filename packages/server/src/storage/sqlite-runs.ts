@@ -1,10 +1,22 @@
 // Search runs on SQLite (search-runs.ts has the design): the run tables, writing a batch's keys
 // into the open run (sealing it when full), one merge or drop step per transaction on the writer
-// connection, and the upgrade of files made before runs (one search_index of (key, idx)).
+// connection, and the upgrade of files made before runs (one search_index of (key, idx)). Here
+// the leaf hashes that find duplicates are kept in runs too (leaf_index), instead of a unique
+// index on entries that takes every new hash at a random place.
 
 import type Database from 'better-sqlite3';
-import { RUN_TABLES, levelForSize, needsRollover, nextRunWork, type RunPolicy, type SearchRun } from './search-runs.js';
+import { RUN_TABLES as SEARCH_TABLES, levelForSize, needsRollover, nextRunWork, type RunPolicy, type SearchRun } from './search-runs.js';
 import { reversedKey } from './sqlite-search.js';
+
+/** The tables kept in runs, in the order a merge copies them (SearchRun.phase). */
+const RUN_TABLES = [...SEARCH_TABLES, { table: 'leaf_index', column: 'leaf_hash' }] as const;
+
+type Cursor = string | Buffer;
+
+/** SQLite's order of two cursors of one column (text by bytes, or blobs). */
+function before(a: Cursor, b: Cursor): boolean {
+  return Buffer.compare(Buffer.isBuffer(a) ? a : Buffer.from(a), Buffer.isBuffer(b) ? b : Buffer.from(b)) < 0;
+}
 
 export const RUN_SCHEMA = `
 CREATE TABLE IF NOT EXISTS search_runs (
@@ -27,6 +39,12 @@ CREATE TABLE IF NOT EXISTS search_reversed (
   rkey TEXT NOT NULL,
   idx INTEGER NOT NULL,
   PRIMARY KEY (run, rkey, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leaf_index (
+  run INTEGER NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  idx INTEGER NOT NULL,
+  PRIMARY KEY (run, leaf_hash, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entry_keys (
   idx INTEGER NOT NULL,
@@ -52,6 +70,8 @@ export function upgradeToRuns(db: Database.Database, policy: RunPolicy): void {
     const size = (db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM entries').get() as { n: number }).n;
     db.exec('INSERT INTO entry_keys (idx, key) SELECT idx, key FROM search_index_v1 ORDER BY idx, key; INSERT INTO search_index (run, key, idx) SELECT 0, key, idx FROM search_index_v1;');
     if (hasReversed) db.exec('INSERT INTO search_reversed (run, rkey, idx) SELECT 0, rkey, idx FROM search_reversed_v1;');
+    // (The file's unique index on entries.leaf_hash stays: SQLite drops it only by copying the table.)
+    db.exec('INSERT INTO leaf_index (run, leaf_hash, idx) SELECT 0, leaf_hash, idx FROM entries ORDER BY leaf_hash;');
     const insertRun = db.prepare('INSERT INTO search_runs (run, lo, hi, level, state) VALUES (?, ?, ?, ?, ?)');
     if (size > 0) {
       insertRun.run(0, 0, size, levelForSize(size, policy), 'sealed');
@@ -64,8 +84,11 @@ export function upgradeToRuns(db: Database.Database, policy: RunPolicy): void {
 }
 
 export interface RunWriter {
-  /** Writes keys (within the caller's transaction): entry_keys, the open run, reversed identities. */
-  writeKeys(keys: readonly { key: string; index: number }[]): void;
+  /**
+   * Files a batch's leaf hashes and keys (within the caller's transaction): entry_keys, and the
+   * open run's leaf_index, search_index and reversed identities. Batches come in index order.
+   */
+  write(leaves: readonly { leafHash: Buffer; index: number }[], keys: readonly { key: string; index: number }[]): void;
   /** One merge or drop step in its own transaction; false when there is nothing to do. */
   step(): boolean;
 }
@@ -78,6 +101,7 @@ export function runWriter(db: Database.Database, policy: RunPolicy): RunWriter {
     entryKey: db.prepare('INSERT OR IGNORE INTO entry_keys (idx, key) VALUES (?, ?)'),
     index: db.prepare('INSERT OR IGNORE INTO search_index (run, key, idx) VALUES (?, ?, ?)'),
     reversed: db.prepare('INSERT OR IGNORE INTO search_reversed (run, rkey, idx) VALUES (?, ?, ?)'),
+    leaf: db.prepare('INSERT OR IGNORE INTO leaf_index (run, leaf_hash, idx) VALUES (?, ?, ?)'),
     runs: db.prepare('SELECT run, lo, hi, level, state, phase, cursor FROM search_runs'),
     progress: db.prepare('UPDATE search_runs SET phase = ?, cursor = ? WHERE run = ?'),
     sealTarget: db.prepare("UPDATE search_runs SET state = 'sealed', phase = ?, cursor = '' WHERE run = ?"),
@@ -92,15 +116,17 @@ export function runWriter(db: Database.Database, policy: RunPolicy): RunWriter {
     dropRest: db.prepare(`DELETE FROM ${table} WHERE run = @run`),
   }));
 
-  const writeKeys = (keys: readonly { key: string; index: number }[]): void => {
-    if (keys.length === 0) return;
+  const write = (leaves: readonly { leafHash: Buffer; index: number }[], keys: readonly { key: string; index: number }[]): void => {
+    if (leaves.length === 0 && keys.length === 0) return;
     let open = s.open.get() as { run: number; lo: number };
-    let first = keys[0]!.index;
+    let first = Infinity;
+    for (const l of leaves) if (l.index < first) first = l.index;
     for (const k of keys) if (k.index < first) first = k.index;
     if (needsRollover(open, first, policy)) {
       s.seal.run(first, open.run);
       open = { run: (s.insertRun.get(first, null, 0, 'open') as { run: number }).run, lo: first };
     }
+    for (const l of leaves) s.leaf.run(open.run, l.leafHash, l.index);
     for (const k of keys) {
       s.entryKey.run(k.index, k.key);
       s.index.run(open.run, k.key, k.index);
@@ -128,10 +154,11 @@ export function runWriter(db: Database.Database, policy: RunPolicy): RunWriter {
     const { target, sources } = work;
     const t = perTable[target.phase]!;
     const share = Math.max(1, Math.floor(policy.chunkRows / sources.length));
-    let boundary: string | undefined;
+    // Any source's key past the cursor is a correct boundary; the smallest keeps the chunk small.
+    let boundary: Cursor | undefined;
     for (const source of sources) {
-      const b = t.boundary.get(source.run, target.cursor, share) as string | undefined;
-      if (b !== undefined && (boundary === undefined || b < boundary)) boundary = b;
+      const b = t.boundary.get(source.run, target.cursor, share) as Cursor | undefined;
+      if (b !== undefined && (boundary === undefined || before(b, boundary))) boundary = b;
     }
     const params = { target: target.run, sources: JSON.stringify(sources.map((r) => r.run)), cursor: target.cursor };
     if (boundary !== undefined) {
@@ -151,7 +178,7 @@ export function runWriter(db: Database.Database, policy: RunPolicy): RunWriter {
     return true;
   });
 
-  return { writeKeys, step: () => step.immediate() };
+  return { write, step: () => step.immediate() };
 }
 
 /**

@@ -16,7 +16,7 @@ import { READABLE_RUNS, backfillReversedKeys, searchEntries } from './sqlite-sea
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
   idx INTEGER PRIMARY KEY,
-  leaf_hash BLOB NOT NULL UNIQUE,
+  leaf_hash BLOB NOT NULL,
   body BLOB NOT NULL,
   integrated_time INTEGER NOT NULL,
   kind TEXT NOT NULL,
@@ -65,8 +65,8 @@ export interface SqliteConnection {
   >;
   swapCheckpoint(previousSize: number, next: PublishedCheckpoint): boolean;
   append(batch: AppendBatch): boolean;
-  /** Writes search keys (entry_keys and the search runs) within the caller's transaction. */
-  writeKeys: RunWriter['writeKeys'];
+  /** Files leaf hashes and search keys (entry_keys and the runs) within the caller's transaction. */
+  writeRuns: RunWriter['write'];
   /** One step of merging or dropping search runs, in its own transaction; false: none due. */
   stepRuns: RunWriter['step'];
 }
@@ -88,7 +88,7 @@ export function openSqlite(path: string, policy: RunPolicy = DEFAULT_RUN_POLICY)
       upsertTile: db.prepare('INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes'),
       readTile: db.prepare('SELECT hashes FROM tiles WHERE level = ? AND idx = ?'),
       readEntries: db.prepare('SELECT * FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
-      findLeaf: db.prepare('SELECT idx FROM entries WHERE leaf_hash = ?'),
+      findLeaf: db.prepare(`SELECT idx FROM leaf_index WHERE run IN (${READABLE_RUNS}) AND leaf_hash = ?`),
       search: db.prepare(`SELECT idx FROM search_index WHERE run IN (${READABLE_RUNS}) AND key = ? ORDER BY idx`),
       checkpoint: db.prepare('SELECT size, note FROM checkpoint WHERE id = 1'),
       insertCheckpoint: db.prepare('INSERT INTO checkpoint (id, size, note) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING'),
@@ -108,11 +108,11 @@ export function openSqlite(path: string, policy: RunPolicy = DEFAULT_RUN_POLICY)
       statements.insertEntry.run(e.index, e.leafHash, e.body, e.integratedTime, e.kind, e.apiVersion, e.extra ?? null);
     }
     for (const t of batch.tiles) statements.upsertTile.run(t.level, t.index, t.hashes);
-    runs.writeKeys(batch.index);
+    runs.write(batch.entries, batch.index);
     return true;
   });
   backfillReversedKeys(db);
-  return { db, statements, swapCheckpoint, append, writeKeys: runs.writeKeys, stepRuns: runs.step };
+  return { db, statements, swapCheckpoint, append, writeRuns: runs.write, stepRuns: runs.step };
 }
 
 export interface SqliteOptions {
