@@ -19,6 +19,7 @@ import { LogSigner } from '../log/engine/log-signer.js';
 import type { LogStorage } from '../log/engine/storage.js';
 import { MerkleTree } from '../log/engine/tree.js';
 import { openSqlite } from '../storage/sqlite.js';
+import { reversedKey } from '../storage/sqlite-search.js';
 import { checkSchemaName, connectionOptions, PostgresLogStorage, redactUrl } from '../storage/postgres/postgres.js';
 import { SCHEMA_VERSION, schemaVersion } from '../storage/postgres/schema.js';
 import { BACKUP_FORMAT, PUBLIC_KEY_SUFFIX, type BackupManifest } from './archive.js';
@@ -74,17 +75,16 @@ async function copyToSqlite(client: pg.Client, path: string, size: number, note:
       const last = rows[rows.length - 1]!;
       after = { level: last.level as number, idx: Number(last.idx) };
     }
-    for (const [table, column, statement] of [['search_index', 'key', statements.insertIndex], ['search_reversed', 'rkey', statements.insertReversed]] as const) {
-      let from = { key: '', idx: -1 };
-      for (;;) {
-        const rows = (await client.query(`SELECT ${column} AS k, idx FROM ${table} WHERE idx < $1 AND (${column}, idx) > ($2, $3) ORDER BY ${column}, idx LIMIT $4`, [size, from.key, from.idx, CHUNK])).rows;
-        if (rows.length === 0) break;
-        db.transaction(() => {
-          for (const r of rows) statement.run(r.k, Number(r.idx));
-        })();
-        const last = rows[rows.length - 1]!;
-        from = { key: last.k as string, idx: Number(last.idx) };
-      }
+    // Every entry's keys from entry_keys, a chunk of entries at a time (the search tables' runs are the store's own layout).
+    for (let start = 0; start < size; start += CHUNK) {
+      const rows = (await client.query('SELECT idx, key FROM entry_keys WHERE idx >= $1 AND idx < $2 ORDER BY idx, key', [start, Math.min(size, start + CHUNK)])).rows;
+      db.transaction(() => {
+        for (const r of rows) {
+          statements.insertIndex.run(r.key, Number(r.idx));
+          const reversed = reversedKey(r.key as string);
+          if (reversed !== undefined) statements.insertReversed.run(reversed, Number(r.idx));
+        }
+      })();
     }
     db.transaction(() => {
       statements.insertCheckpoint.run(size, note);
@@ -104,6 +104,7 @@ export async function makePostgresBackup(options: PostgresBackupOptions): Promis
     const version = await schemaVersion(client);
     if (version === 0) throw new ServiceError(404, 'LOG_NOT_FOUND', `the database at ${redactUrl(options.postgres)} holds no sigstack log`);
     if (version > SCHEMA_VERSION) throw new ServiceError(500, 'POSTGRES_SCHEMA_TOO_NEW', `the database has log schema version ${version}, newer than this sigstack's ${SCHEMA_VERSION}: use a newer sigstack`);
+    if (version < SCHEMA_VERSION) throw new ServiceError(409, 'POSTGRES_SCHEMA_TOO_OLD', `the database has log schema version ${version}, older than this sigstack's ${SCHEMA_VERSION}: start the log once with this sigstack (it migrates the schema), then back it up`);
     // One snapshot: the checkpoint and exactly the entries, tiles and keys it covers.
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const head = (await client.query('SELECT c.size, c.note FROM log_head h JOIN checkpoints c ON c.size = h.size WHERE h.id = 1')).rows[0] as { size: string; note: string } | undefined;
@@ -237,7 +238,7 @@ async function load(url: string, schema: string | undefined, source: Database.Da
           entries: rows.map((r) => ({ index: r.idx, leafHash: r.leaf_hash, body: r.body, integratedTime: r.integrated_time, kind: r.kind, apiVersion: r.api_version, ...(r.extra ? { extra: r.extra } : {}) })),
           tiles: [],
           index: (keys.all(start, end) as { key: string; idx: number }[]).map((k) => ({ key: k.key, index: k.idx })),
-        });
+        }, store.runPolicy);
       }
       const tiles = source.prepare('SELECT level, idx, hashes FROM tiles ORDER BY level, idx').all() as { level: number; idx: number; hashes: Buffer }[];
       for (let i = 0; i < tiles.length; i += CHUNK) {
