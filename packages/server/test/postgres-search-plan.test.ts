@@ -20,7 +20,7 @@ import { PostgresLogStorage } from '../src/storage/postgres/postgres.js';
 
 const N = 40_960;
 const BASE_TIME = 1_700_000_000;
-const BIG_TABLES = ['entries', 'search_index', 'search_reversed', 'tiles', 'checkpoints'];
+const BIG_TABLES = ['entries', 'search_index', 'search_reversed', 'entry_keys', 'tiles', 'checkpoints'];
 const digest = (i: number) => createHash('sha256').update(`artifact ${i}`).digest('hex');
 const email = (i: number) => `user${i % 2000}@example${i % 7}.com`;
 const workflow = (i: number) => `https://github.com/org${i % 50}/repo${i % 500}/.github/workflows/ci.yml@refs/heads/main`;
@@ -170,6 +170,7 @@ test('every search shape and read the driver issues is answered from an index', 
   // Patterns read the range of their literal prefix, or of their reversed literal suffix.
   assert.match(describe(plans.get('search-search_index-page')!.custom), /using search_index_pkey/);
   assert.match(describe(plans.get('search-search_reversed-page')!.custom), /using search_reversed_pkey/);
-  assert.match(describe(plans.get('search-dense-page')!.custom), /using search_by_entry/);
+  assert.match(describe(plans.get('search-dense-page')!.custom), /using entry_keys_pkey/);
+  assert.match(describe(plans.get('search-keys')!.custom), /using entry_keys_pkey/);
   assert.match(describe(plans.get('search-first-time')!.custom), /using entries_by_time/);
 });

@@ -99,6 +99,7 @@ export async function makePostgresBackup(options: PostgresBackupOptions): Promis
     const version = await schemaVersion(client);
     if (version === 0) throw new ServiceError(404, 'LOG_NOT_FOUND', `the database at ${redactUrl(options.postgres)} holds no sigstack log`);
     if (version > SCHEMA_VERSION) throw new ServiceError(500, 'POSTGRES_SCHEMA_TOO_NEW', `the database has log schema version ${version}, newer than this sigstack's ${SCHEMA_VERSION}: use a newer sigstack`);
+    if (version < SCHEMA_VERSION) throw new ServiceError(409, 'POSTGRES_SCHEMA_TOO_OLD', `the database has log schema version ${version}, older than this sigstack's ${SCHEMA_VERSION}: start the log once with this sigstack (it migrates the schema), then back it up`);
     // One snapshot: the checkpoint and exactly the entries, tiles and keys it covers.
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const head = (await client.query('SELECT c.size, c.note FROM log_head h JOIN checkpoints c ON c.size = h.size WHERE h.id = 1')).rows[0] as { size: string; note: string } | undefined;
@@ -232,7 +233,7 @@ async function load(url: string, schema: string | undefined, source: Database.Da
           entries: rows.map((r) => ({ index: r.idx, leafHash: r.leaf_hash, body: r.body, integratedTime: r.integrated_time, kind: r.kind, apiVersion: r.api_version, ...(r.extra ? { extra: r.extra } : {}) })),
           tiles: [],
           index: (keys.all(start, end) as { key: string; idx: number }[]).map((k) => ({ key: k.key, index: k.idx })),
-        });
+        }, store.runPolicy);
       }
       const tiles = source.prepare('SELECT level, idx, hashes FROM tiles ORDER BY level, idx').all() as { level: number; idx: number; hashes: Buffer }[];
       for (let i = 0; i < tiles.length; i += CHUNK) {

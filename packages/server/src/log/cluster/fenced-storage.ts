@@ -54,14 +54,15 @@ export class FencedStorage implements LogStorage {
 
   async appendBatch(batch: AppendBatch): Promise<boolean> {
     const started = performance.now();
+    this.store.runs.appending++;
     const ok = await this.store.transaction(async (client) => {
       if (!(await this.fence(client))) return false;
       if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
       if (this.options.bodiesInPending) {
         if (!(await this.copyFromPending(client, batch))) return false;
-        await PostgresLogStorage.writeBatch(client, { entries: [], tiles: batch.tiles, index: batch.index });
+        await PostgresLogStorage.writeBatch(client, { entries: [], tiles: batch.tiles, index: batch.index }, this.store.runPolicy);
       } else {
-        await PostgresLogStorage.writeBatch(client, batch);
+        await PostgresLogStorage.writeBatch(client, batch, this.store.runPolicy);
       }
       await client.query({
         name: 'pending-sequenced',
@@ -71,8 +72,12 @@ export class FencedStorage implements LogStorage {
       });
       await client.query({ name: 'notify-checkpoint', text: 'SELECT pg_notify($1, $2)', values: [this.store.channel(CHECKPOINT_CHANNEL), String(batch.checkpoint.size)] });
       return true;
-    });
-    if (ok) this.onCommit(performance.now() - started, batch.entries.length);
+    }).finally(() => this.store.runs.appending--);
+    if (ok) {
+      this.onCommit(performance.now() - started, batch.entries.length);
+      // Merge or drop search runs in the background (storage/postgres/search-runs.ts).
+      this.store.runs.afterAppend();
+    }
     return ok;
   }
 

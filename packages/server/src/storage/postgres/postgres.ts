@@ -9,8 +9,10 @@ import { ServiceError } from '../../errors.js';
 import type { EntrySearch, EntrySearchResult, LogStorage, PublishedCheckpoint, StoredEntry } from '../../log/engine/storage.js';
 import type { AppendBatch } from '../packed-batch.js';
 import { reversedKey } from '../sqlite-search.js';
+import { DEFAULT_RUN_POLICY, type RunPolicy } from '../search-runs.js';
 import { migrate } from './schema.js';
-import { searchEntries } from './search.js';
+import { READABLE_RUNS, searchEntries } from './search.js';
+import { SearchRunScheduler } from './search-runs.js';
 
 /** int8 columns as numbers (log indexes and times stay far below 2^53). */
 const types = {
@@ -34,6 +36,8 @@ export interface PostgresOptions {
    * scoped to it. Default: none (the tables in the database's default schema, as before).
    */
   schema?: string;
+  /** How the search index is split into runs and merged (default DEFAULT_RUN_POLICY; tests use tiny ones). */
+  runPolicy?: RunPolicy;
 }
 
 /** A schema name this driver accepts: lower-case letters, digits and _, at most 40 (channel names derive from it). */
@@ -82,12 +86,18 @@ function toEntry(row: Record<string, unknown>): StoredEntry {
 }
 
 export class PostgresLogStorage implements LogStorage {
+  /** Merges and drops search runs in the background after appends (postgres/search-runs.ts). */
+  readonly runs: SearchRunScheduler;
+
   private constructor(
     readonly pool: pg.Pool,
     readonly url: string,
     /** The log's schema (undefined: the database's default one). */
-    readonly schema?: string,
-  ) {}
+    readonly schema: string | undefined,
+    readonly runPolicy: RunPolicy,
+  ) {
+    this.runs = new SearchRunScheduler(this);
+  }
 
   /** Settings for a connection of its own to this log (e.g. a LISTEN one): the same search_path. */
   clientConfig(applicationName: string): pg.ClientConfig {
@@ -132,7 +142,7 @@ export class PostgresLogStorage implements LogStorage {
       throw err;
     } 
     client.release();
-    return new PostgresLogStorage(pool, url, options.schema);
+    return new PostgresLogStorage(pool, url, options.schema, options.runPolicy ?? DEFAULT_RUN_POLICY);
   }
 
   private query(name: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
@@ -173,8 +183,12 @@ export class PostgresLogStorage implements LogStorage {
     return inserted.rowCount === 1;
   }
 
-  /** The entries, tiles and keys of a batch, within the caller's transaction. */
-  static async writeBatch(client: pg.ClientBase, batch: Pick<AppendBatch, 'entries' | 'tiles' | 'index'>): Promise<void> {
+  /**
+   * The entries, tiles and keys of a batch, within the caller's transaction. The keys go to
+   * entry_keys and to the open search run, which is first sealed and replaced by a new one
+   * when it already covers `policy.entries` entries (one statement).
+   */
+  static async writeBatch(client: pg.ClientBase, batch: Pick<AppendBatch, 'entries' | 'tiles' | 'index'>, policy: RunPolicy = DEFAULT_RUN_POLICY): Promise<void> {
     const e = batch.entries;
     if (e.length > 0) {
       await client.query({
@@ -193,32 +207,41 @@ export class PostgresLogStorage implements LogStorage {
     }
     const keys = batch.index;
     if (keys.length > 0) {
-      await client.query({
-        name: 'keys-insert',
-        text: 'INSERT INTO search_index (key, idx) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING',
-        values: [keys.map((k) => k.key), keys.map((k) => k.index)],
-      });
+      let first = keys[0]!.index;
+      for (const k of keys) if (k.index < first) first = k.index;
       // Identities are also kept reversed, so patterns like "*@example.com" are index range scans.
       const reversed = keys.flatMap((k) => {
         const r = reversedKey(k.key);
         return r === undefined ? [] : [{ key: r, index: k.index }];
       });
-      if (reversed.length > 0) {
-        await client.query({
-          name: 'reversed-insert',
-          text: 'INSERT INTO search_reversed (rkey, idx) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING',
-          values: [reversed.map((k) => k.key), reversed.map((k) => k.index)],
-        });
-      }
+      await client.query({
+        name: 'keys-insert',
+        text: `WITH open_run AS (SELECT run, lo FROM search_runs WHERE state = 'open' FOR UPDATE),
+               sealed AS (UPDATE search_runs s SET state = 'sealed', hi = $5 FROM open_run o WHERE s.run = o.run AND $5 - o.lo >= $6 RETURNING s.run),
+               opened AS (INSERT INTO search_runs (run, lo, hi, level, state) SELECT nextval('search_run_ids'), $5, NULL, 0, 'open' FROM sealed RETURNING run),
+               target AS (SELECT COALESCE((SELECT run FROM opened), (SELECT run FROM open_run)) AS run),
+               k AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(key, idx)),
+               ek AS (INSERT INTO entry_keys (idx, key) SELECT idx, key FROM k ON CONFLICT DO NOTHING),
+               si AS (INSERT INTO search_index (run, key, idx) SELECT target.run, k.key, k.idx FROM target, k ON CONFLICT DO NOTHING)
+               INSERT INTO search_reversed (run, rkey, idx) SELECT target.run, r.rkey, r.idx FROM target, unnest($3::text[], $4::bigint[]) AS r(rkey, idx) ON CONFLICT DO NOTHING`,
+        values: [keys.map((k) => k.key), keys.map((k) => k.index), reversed.map((k) => k.key), reversed.map((k) => k.index), first, policy.entries],
+      });
     }
   }
 
   async appendBatch(batch: AppendBatch): Promise<boolean> {
-    return this.transaction(async (client) => {
-      if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
-      await PostgresLogStorage.writeBatch(client, batch);
-      return true;
-    });
+    this.runs.appending++;
+    try {
+      const ok = await this.transaction(async (client) => {
+        if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
+        await PostgresLogStorage.writeBatch(client, batch, this.runPolicy);
+        return true;
+      });
+      if (ok) this.runs.afterAppend();
+      return ok;
+    } finally {
+      this.runs.appending--;
+    }
   }
 
   async readTile(level: number, index: number): Promise<Buffer | undefined> {
@@ -238,7 +261,7 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   async search(key: string): Promise<number[]> {
-    return (await this.query('key-search', 'SELECT idx FROM search_index WHERE key = $1 ORDER BY idx', [key])).rows.map((r) => r.idx as number);
+    return (await this.query('key-search', `SELECT idx FROM search_index WHERE run IN (${READABLE_RUNS}) AND key = $1 ORDER BY idx`, [key])).rows.map((r) => r.idx as number);
   }
 
   async searchEntries(query: EntrySearch): Promise<EntrySearchResult> {
@@ -269,6 +292,7 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   async close(): Promise<void> {
+    await this.runs.close();
     await this.pool.end();
   }
 }

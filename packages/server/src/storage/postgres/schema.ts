@@ -5,9 +5,10 @@
 
 import type pg from 'pg';
 import { ServiceError } from '../../errors.js';
+import { DEFAULT_RUN_POLICY } from '../search-runs.js';
 
 /** The version this build writes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Migration n (index n - 1) takes a database from version n - 1 to n. */
 const MIGRATIONS: string[] = [
@@ -129,7 +130,48 @@ CREATE TABLE IF NOT EXISTS ct_timestamps (
   sct_timestamp bigint NOT NULL
 );
 `,
+  // 5: search runs (storage/search-runs.ts): the search tables gain a run column, entry_keys replaces search_by_entry.
+  `
+CREATE SEQUENCE search_run_ids;
+CREATE TABLE search_runs (
+  run bigint PRIMARY KEY,
+  lo bigint NOT NULL,
+  hi bigint,
+  level integer NOT NULL,
+  state text NOT NULL,
+  phase integer NOT NULL DEFAULT 0,
+  cursor text NOT NULL DEFAULT ''
+);
+-- Every entry's keys in entry order, written once at append and never moved.
+CREATE TABLE entry_keys (
+  idx bigint NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  PRIMARY KEY (idx, key)
+);
+INSERT INTO entry_keys (idx, key) SELECT idx, key FROM search_index ORDER BY idx, key;
+DROP INDEX search_by_entry;
+-- The rows so far are one sealed run [0, size) (level high enough that it is merged only with
+-- runs of its size), then an open one; an empty log has one open run at 0.
+ALTER TABLE search_index ADD COLUMN run bigint NOT NULL DEFAULT 0;
+ALTER TABLE search_index ALTER COLUMN run DROP DEFAULT;
+ALTER TABLE search_index DROP CONSTRAINT search_index_pkey;
+ALTER TABLE search_index ADD CONSTRAINT search_index_pkey PRIMARY KEY (run, key, idx);
+ALTER TABLE search_reversed ADD COLUMN run bigint NOT NULL DEFAULT 0;
+ALTER TABLE search_reversed ALTER COLUMN run DROP DEFAULT;
+ALTER TABLE search_reversed DROP CONSTRAINT search_reversed_pkey;
+ALTER TABLE search_reversed ADD CONSTRAINT search_reversed_pkey PRIMARY KEY (run, rkey, idx);
+INSERT INTO search_runs (run, lo, hi, level, state)
+  SELECT 0, 0, size, (SELECT min(l) FROM generate_series(0, 64) l WHERE power(${DEFAULT_RUN_POLICY.fanout}::numeric, l) * ${DEFAULT_RUN_POLICY.entries} >= size), 'sealed'
+  FROM log_head WHERE id = 1 AND size > 0;
+INSERT INTO search_runs (run, lo, hi, level, state)
+  SELECT CASE WHEN size > 0 THEN nextval('search_run_ids') ELSE 0 END, size, NULL, 0, 'open' FROM log_head WHERE id = 1;
+`,
 ];
+
+/** The SQL of migrations 1..version (tests build databases of an older layout with it). */
+export function migrationsUpTo(version: number): string {
+  return MIGRATIONS.slice(0, version).join('\n');
+}
 
 /** Brings the database to SCHEMA_VERSION; refuses one that is newer. */
 export async function migrate(client: pg.ClientBase, schema?: string): Promise<void> {

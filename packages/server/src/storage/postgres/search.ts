@@ -3,6 +3,8 @@
 // range of its literal prefix in search_index or of its literal suffix in search_reversed
 // (both COLLATE "C", so ranges are byte ranges), checked with LIKE; a time filter becomes an
 // index range through entries_by_time. Past the count limit a pattern is read newest first.
+// The search tables hold runs (storage/search-runs.ts): only open and sealed ones are read,
+// pages run by run newest first (LATERAL, each run bounded), an entry's keys from entry_keys.
 
 import type pg from 'pg';
 import type { EntryMatch, EntrySearch, EntrySearchResult, EntrySummary } from '../../log/engine/storage.js';
@@ -11,6 +13,14 @@ import { reversedKey } from '../sqlite-search.js';
 export { reversedKey };
 
 const RANGE_END = '\u{10FFFF}';
+
+/** The runs a search reads (they partition the log's entries). */
+export const READABLE_RUNS = "SELECT run FROM search_runs WHERE state IN ('open', 'sealed')";
+
+/** The readable runs that overlap entries [$lo, $hi), newest first. */
+function runsOver(lo: string, hi: string): string {
+  return `SELECT run FROM search_runs WHERE state IN ('open', 'sealed') AND lo < ${hi} AND (hi IS NULL OR hi > ${lo}) ORDER BY lo DESC`;
+}
 
 function reverse(text: string): string {
   return Array.from(text).reverse().join('');
@@ -74,21 +84,27 @@ export async function searchEntries(query: Query, search: EntrySearch): Promise<
     for (let i = hi - 1 - offset; i >= lo && indexes.length < limit; i--) indexes.push(i);
   } else if (search.match.type === 'key') {
     const key = search.match.key;
-    count = Number((await query('search-key-count', 'SELECT count(*) AS n FROM (SELECT 1 FROM search_index WHERE key = $1 AND idx >= $2 AND idx < $3 LIMIT $4) s', [key, lo, hi, cap])).rows[0].n);
-    indexes = (await query('search-key-page', 'SELECT idx FROM search_index WHERE key = $1 AND idx >= $2 AND idx < $3 ORDER BY idx DESC LIMIT $4 OFFSET $5', [key, lo, hi, limit, offset])).rows.map((r) => Number(r.idx));
+    count = Number((await query('search-key-count', `SELECT count(*) AS n FROM (SELECT 1 FROM (${runsOver('$2', '$3')}) r
+      CROSS JOIN LATERAL (SELECT 1 FROM search_index s WHERE s.run = r.run AND s.key = $1 AND s.idx >= $2 AND s.idx < $3 LIMIT $4) p LIMIT $4) c`, [key, lo, hi, cap])).rows[0].n);
+    const page = `SELECT p.idx FROM (${runsOver('$2', '$3')}) r
+      CROSS JOIN LATERAL (SELECT idx FROM search_index s WHERE s.run = r.run AND s.key = $1 AND s.idx >= $2 AND s.idx < $3 ORDER BY s.idx DESC LIMIT $4::bigint + $5::bigint) p
+      ORDER BY p.idx DESC LIMIT $4 OFFSET $5`;
+    indexes = (await query('search-key-page', page, [key, lo, hi, limit, offset])).rows.map((r) => Number(r.idx));
   } else {
     const { range, forward } = rangeOf(search.match);
     const where = `${range.column} >= $1 AND ${range.column} < $2 AND ${range.column} LIKE $3 AND idx >= $4 AND idx < $5`;
     const params = [range.start, range.end, range.like, lo, hi];
-    count = Number((await query(`search-${range.table}-count`, `SELECT count(*) AS n FROM (SELECT DISTINCT idx FROM ${range.table} WHERE ${where} LIMIT $6) s`, [...params, cap])).rows[0].n);
+    count = Number((await query(`search-${range.table}-count`, `SELECT count(*) AS n FROM (SELECT 1 FROM (${runsOver('$4', '$5')}) r
+      CROSS JOIN LATERAL (SELECT DISTINCT s.idx FROM ${range.table} s WHERE s.run = r.run AND ${where} LIMIT $6) p LIMIT $6) c`, [...params, cap])).rows[0].n);
     if (count > search.countLimit) {
-      // Too many to sort: entries newest first through search_by_entry, one page.
-      const dense = 'SELECT DISTINCT idx FROM search_index WHERE idx >= $4 AND idx < $5 AND key >= $1 AND key < $2 AND key LIKE $3 ORDER BY idx DESC LIMIT $6 OFFSET $7';
+      // Too many to sort: entries newest first through entry_keys, one page.
+      const dense = 'SELECT DISTINCT idx FROM entry_keys WHERE idx >= $4 AND idx < $5 AND key >= $1 AND key < $2 AND key LIKE $3 ORDER BY idx DESC LIMIT $6 OFFSET $7';
       indexes = (await query('search-dense-page', dense, [forward.start, forward.end, forward.like, lo, hi, limit, offset])).rows.map((r) => Number(r.idx));
     } else {
-      indexes = (await query(`search-${range.table}-page`, `SELECT DISTINCT idx FROM ${range.table} WHERE ${where} ORDER BY idx DESC LIMIT $6 OFFSET $7`, [...params, limit, offset])).rows.map((r) =>
-        Number(r.idx),
-      );
+      const page = `SELECT p.idx FROM (${runsOver('$4', '$5')}) r
+        CROSS JOIN LATERAL (SELECT DISTINCT s.idx FROM ${range.table} s WHERE s.run = r.run AND ${where} ORDER BY s.idx DESC LIMIT $6::bigint + $7::bigint) p
+        ORDER BY p.idx DESC LIMIT $6 OFFSET $7`;
+      indexes = (await query(`search-${range.table}-page`, page, [...params, limit, offset])).rows.map((r) => Number(r.idx));
     }
   }
   if (search.match.type !== 'all' && count > search.countLimit) {
@@ -99,7 +115,7 @@ export async function searchEntries(query: Query, search: EntrySearch): Promise<
   const summaries = await query('search-summary', 'SELECT idx, leaf_hash, integrated_time, kind, api_version FROM entries WHERE idx = ANY($1::bigint[])', [indexes]);
   const rows = new Map(summaries.rows.map((r) => [Number(r.idx), r]));
   const keys = new Map<number, string[]>();
-  for (const r of (await query('search-keys', 'SELECT idx, key FROM search_index WHERE idx = ANY($1::bigint[]) ORDER BY idx, key', [indexes])).rows) {
+  for (const r of (await query('search-keys', 'SELECT idx, key FROM entry_keys WHERE idx = ANY($1::bigint[]) ORDER BY idx, key', [indexes])).rows) {
     const idx = Number(r.idx);
     let entryKeys = keys.get(idx);
     if (!entryKeys) keys.set(idx, (entryKeys = []));
