@@ -45,8 +45,11 @@ export interface SearchRun {
   cursor: string | Buffer;
 }
 
-/** States whose rows searches read. */
-export const READABLE_STATES: readonly RunState[] = ['open', 'sealed'];
+/** The condition on search_runs rows whose rows searches read (open and sealed), in both stores' SQL. */
+export const READABLE_STATE = "state IN ('open', 'sealed')";
+
+/** The readable runs' ids, for `run IN (...)`. */
+export const READABLE_RUNS = `SELECT run FROM search_runs WHERE ${READABLE_STATE}`;
 
 /** Whether the open run is full when a batch whose first entry is `first` arrives: it is sealed at `first` and a new run opened there. */
 export function needsRollover(open: Pick<SearchRun, 'lo'>, first: number, policy: RunPolicy = DEFAULT_RUN_POLICY): boolean {
@@ -92,7 +95,3 @@ export function levelForSize(size: number, policy: RunPolicy = DEFAULT_RUN_POLIC
   return level;
 }
 
-/** Readable runs newest first: a search reads them in this order and stops once it has enough. */
-export function readableNewestFirst(runs: readonly SearchRun[]): SearchRun[] {
-  return runs.filter((r) => READABLE_STATES.includes(r.state)).sort((a, b) => b.lo - a.lo);
-}

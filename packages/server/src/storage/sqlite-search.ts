@@ -9,12 +9,10 @@
 
 import type Database from 'better-sqlite3';
 import type { EntryMatch, EntrySearch, EntrySearchResult, EntrySummary } from '../log/engine/storage.js';
+import { READABLE_RUNS, READABLE_STATE } from './search-runs.js';
 
 /** Index key types whose values are identities (searchable by pattern). */
 const IDENTITY_TYPES = ['email', 'subject'] as const;
-
-/** The runs searches read (open and sealed), for `run IN (...)`. */
-export const READABLE_RUNS = "SELECT run FROM search_runs WHERE state IN ('open', 'sealed')";
 
 /** Above every character a key holds: the end of a prefix range. */
 const RANGE_END = '\u{10FFFF}';
@@ -76,7 +74,7 @@ export function searchStatements(db: Database.Database): Statements {
       // One page's summaries in two statements: its indexes go in as a JSON array.
       summary: db.prepare('SELECT idx, leaf_hash, integrated_time, kind, api_version FROM entries WHERE idx IN (SELECT value FROM json_each(?))'),
       keysOf: db.prepare('SELECT idx, key FROM entry_keys WHERE idx IN (SELECT value FROM json_each(?)) ORDER BY idx, key'),
-      runs: db.prepare(`SELECT run, lo, hi FROM search_runs WHERE state IN ('open', 'sealed') ORDER BY lo DESC`),
+      runs: db.prepare(`SELECT run, lo, hi FROM search_runs WHERE ${READABLE_STATE} ORDER BY lo DESC`),
     };
     cache.set(db, s);
   }

@@ -8,9 +8,9 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { EntrySearch, EntrySearchResult, LogStorage, PublishedCheckpoint, StoredEntry } from '../log/engine/storage.js';
 import { packBatch, type AppendBatch } from './packed-batch.js';
-import { DEFAULT_RUN_POLICY, type RunPolicy } from './search-runs.js';
+import { DEFAULT_RUN_POLICY, READABLE_RUNS, type RunPolicy } from './search-runs.js';
 import { RUN_SCHEMA, runStepper, runWriter, upgradeToRuns, type RunWriter } from './sqlite-runs.js';
-import { READABLE_RUNS, backfillReversedKeys, searchEntries } from './sqlite-search.js';
+import { backfillReversedKeys, searchEntries } from './sqlite-search.js';
 
 
 const SCHEMA = `

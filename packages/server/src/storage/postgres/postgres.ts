@@ -9,9 +9,9 @@ import { ServiceError } from '../../errors.js';
 import type { EntrySearch, EntrySearchResult, LogStorage, PublishedCheckpoint, StoredEntry } from '../../log/engine/storage.js';
 import type { AppendBatch } from '../packed-batch.js';
 import { reversedKey } from '../sqlite-search.js';
-import { DEFAULT_RUN_POLICY, type RunPolicy } from '../search-runs.js';
+import { DEFAULT_RUN_POLICY, READABLE_RUNS, type RunPolicy } from '../search-runs.js';
 import { migrate } from './schema.js';
-import { READABLE_RUNS, searchEntries } from './search.js';
+import { searchEntries } from './search.js';
 import { SearchRunScheduler } from './search-runs.js';
 
 /** int8 columns as numbers (log indexes and times stay far below 2^53). */

@@ -8,18 +8,16 @@
 
 import type pg from 'pg';
 import type { EntryMatch, EntrySearch, EntrySearchResult, EntrySummary } from '../../log/engine/storage.js';
+import { READABLE_STATE } from '../search-runs.js';
 import { reversedKey } from '../sqlite-search.js';
 
 export { reversedKey };
 
 const RANGE_END = '\u{10FFFF}';
 
-/** The runs a search reads (they partition the log's entries). */
-export const READABLE_RUNS = "SELECT run FROM search_runs WHERE state IN ('open', 'sealed')";
-
 /** The readable runs that overlap entries [$lo, $hi), newest first. */
 function runsOver(lo: string, hi: string): string {
-  return `SELECT run FROM search_runs WHERE state IN ('open', 'sealed') AND lo < ${hi} AND (hi IS NULL OR hi > ${lo}) ORDER BY lo DESC`;
+  return `SELECT run FROM search_runs WHERE ${READABLE_STATE} AND lo < ${hi} AND (hi IS NULL OR hi > ${lo}) ORDER BY lo DESC`;
 }
 
 function reverse(text: string): string {
