@@ -111,6 +111,33 @@ export function engineSuite(driver: StorageDriver): void {
     await store.cleanup();
   });
 
+  test(`${driver.name}: a batch taken ahead while the one before commits finds duplicates of it, and after a failed commit stores what the failed batch did not`, async () => {
+    const store = await driver.create();
+    const storage = await store.open();
+    const log = await TransparencyLog.open(storage, new LogSigner('log.test', generateKeyPair('ed25519')), { maxBatchSize: 4 });
+    // Queued at once: the second batch (the same four entries) is looked up while the first commits.
+    const order = [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 0, 6];
+    const results = await Promise.all(order.map((i) => log.append(entry(i))));
+    assert.deepEqual(results.map((r) => r.index), [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 0, 6]);
+    assert.deepEqual(results.map((r) => r.duplicate), [false, false, false, false, true, true, true, true, false, false, true, false]);
+    assert.equal(log.checkpoint.size, 7);
+
+    const write = storage.appendBatch.bind(storage);
+    let failNext = true;
+    storage.appendBatch = async (batch) => {
+      if (!failNext) return write(batch);
+      failNext = false;
+      throw new Error('disk full');
+    };
+    const settled = await Promise.allSettled([10, 11, 12, 13, 10, 11, 12, 13].map((i) => log.append(entry(i))));
+    assert.deepEqual(settled.map((s) => s.status), ['rejected', 'rejected', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(settled.slice(4).map((s) => (s.status === 'fulfilled' ? [s.value.index, s.value.duplicate] : s.reason)), [[7, false], [8, false], [9, false], [10, false]]);
+    assert.equal(log.checkpoint.size, 11);
+    assert.deepEqual(await log.search('hash:sha256:10'), [7]);
+    await log.close();
+    await store.cleanup();
+  });
+
   test(`${driver.name}: an ECDSA P-256 log signs checkpoints with a hint from its log ID`, async () => {
     const store = await driver.create();
     const keys = generateKeyPair('ec', { namedCurve: 'P-256' });

@@ -191,7 +191,8 @@ export class SqliteLogStorage implements LogStorage {
 
   async findLeafHashes(leafHashes: Buffer[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
-    for (const hash of leafHashes) {
+    // In key order, each run's index is walked forward: the pages one probe reads serve the next.
+    for (const hash of [...leafHashes].sort(Buffer.compare)) {
       const row = this.statements.findLeaf.get(hash) as { idx: number } | undefined;
       if (row) found.set(hash.toString('hex'), row.idx);
     }

@@ -56,6 +56,18 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/**
+ * The next batch, taken from the queue while the batch before it commits, with the lookup of its
+ * already stored entries under way meanwhile (the lookup and the durable write overlap). That
+ * lookup cannot see the batch being committed; `before` holds that batch's leaf hashes once it
+ * has landed. `existing` is dropped when that commit fails (the batch is looked up again).
+ */
+interface LookAhead {
+  batch: Pending[];
+  existing: Promise<Map<string, number>> | undefined;
+  before: Map<string, number> | undefined;
+}
+
 interface Sequenced {
   fresh: Pending[];
   duplicates: { pending: Pending; index: number }[];
@@ -80,6 +92,7 @@ export class TransparencyLog {
   private startup!: CurrentCheckpoint;
   private remote: RemoteSequencing | undefined;
   private advancing: Promise<boolean> = Promise.resolve(false);
+  private ahead: LookAhead | undefined;
 
   private constructor(
     readonly storage: LogStorage,
@@ -226,18 +239,24 @@ export class TransparencyLog {
    */
   private batchDone(): void {
     this.running = false;
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 && !this.ahead) return;
     this.running = true;
     void this.runBatch();
   }
 
   private async runBatch(): Promise<void> {
     const started = performance.now();
-    const batch = this.queue.splice(0, this.maxBatchSize);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    // A batch taken ahead is topped up with what queued since, so batches stay as large as before.
+    const batch = ahead ? ahead.batch.concat(this.queue.splice(0, this.maxBatchSize - ahead.batch.length)) : this.queue.splice(0, this.maxBatchSize);
     let sequenced: Sequenced;
     try {
-      sequenced = await this.commitBatch(batch);
+      sequenced = await this.commitBatch(batch, ahead);
     } catch (err) {
+      // (Taken ahead while this batch committed: its lookup may not see what the failed write did.)
+      const next = this.ahead as LookAhead | undefined;
+      if (next) next.existing = undefined;
       const failure = err instanceof ServiceError ? err : new ServiceError(503, 'LOG_WRITE_FAILED', `the log could not store this batch; nothing was added, retry: ${(err as Error).message}`);
       for (const pending of batch) pending.reject(failure);
       // The in-memory tree must match storage again before the next batch.
@@ -266,8 +285,8 @@ export class TransparencyLog {
   }
 
   /** Sequences a batch: sorts out duplicates, then stores the fresh entries with their checkpoint. */
-  private async commitBatch(batch: Pending[]): Promise<Sequenced> {
-    const existing = await this.storage.findLeafHashes(batch.map((p) => p.leafHash));
+  private async commitBatch(batch: Pending[], ahead: LookAhead | undefined): Promise<Sequenced> {
+    const existing = await this.storedDuplicates(batch, ahead);
     const fresh: Pending[] = [];
     const duplicates: { pending: Pending; index: number }[] = [];
     const inBatch = new Map<string, number>();
@@ -298,13 +317,34 @@ export class TransparencyLog {
       const rootHash = this.tree.rootOfPlan(plan);
       const checkpoint = { size: plan.size, note: await this.signCheckpoint(plan.size, rootHash) };
       // Entries, tiles and the checkpoint over them become durable together, or not at all.
-      if (!(await this.storage.appendBatch({ entries, tiles: plan.tiles, index: indexWrites, previousSize: this.current.size, checkpoint }))) {
-        throw conflict();
-      }
+      const committing = this.storage.appendBatch({ entries, tiles: plan.tiles, index: indexWrites, previousSize: this.current.size, checkpoint });
+      const next = this.lookAhead();
+      if (!(await committing)) throw conflict();
+      if (next) next.before = inBatch;
       this.tree.apply(plan);
       this.current = { ...checkpoint, rootHash };
     }
     return { fresh, duplicates, startIndex, integratedTime };
+  }
+
+  /** Takes the next batch from the queue and starts looking up its stored entries. */
+  private lookAhead(): LookAhead | undefined {
+    if (this.queue.length === 0 || this.ahead) return undefined;
+    const batch = this.queue.splice(0, this.maxBatchSize);
+    const existing = this.storage.findLeafHashes(batch.map((p) => p.leafHash));
+    existing.catch(() => {}); // (awaited when the batch is sequenced)
+    this.ahead = { batch, existing, before: undefined };
+    return this.ahead;
+  }
+
+  /** Leaf hash (hex) → index of the batch's entries already in the log. */
+  private async storedDuplicates(batch: Pending[], ahead: LookAhead | undefined): Promise<Map<string, number>> {
+    if (!ahead?.existing) return this.storage.findLeafHashes(batch.map((p) => p.leafHash));
+    const found = new Map(ahead.before);
+    for (const [hash, index] of await ahead.existing) found.set(hash, index);
+    const toppedUp = batch.slice(ahead.batch.length);
+    if (toppedUp.length > 0) for (const [hash, index] of await this.storage.findLeafHashes(toppedUp.map((p) => p.leafHash))) found.set(hash, index);
+    return found;
   }
 
   private signCheckpoint(size: number, rootHash: Buffer): Promise<string> {
@@ -349,7 +389,7 @@ export class TransparencyLog {
   /** Stops taking appends, lets queued ones finish, and closes storage. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.running || this.ahead || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     await this.storage.close();
   }
 }
