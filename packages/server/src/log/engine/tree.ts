@@ -32,6 +32,17 @@ function hashesAtLevel(size: number, level: number): number {
   return Math.floor(size / TILE_WIDTH ** level);
 }
 
+/** Where row r of a full tile starts in its packed form, in hashes (256 leaves, then 128, ... 1). */
+const ROW_START = Array.from({ length: TILE_HEIGHT + 1 }, (_, r) => 2 * TILE_WIDTH - (2 * TILE_WIDTH >> r));
+
+/**
+ * A full tile's rows in one buffer (row 0, then row 1, ...): the cache holds one object per
+ * tile, not 511, so the collector has little to copy or mark however many tiles are cached.
+ */
+function packRows(rows: Buffer[][]): Buffer {
+  return Buffer.concat(rows.flat());
+}
+
 export interface AppendPlan {
   size: number;
   tiles: TileWrite[];
@@ -45,7 +56,7 @@ export class MerkleTree {
   private treeSize = 0;
   /** edges[level] = rows of the rightmost, partial tile at that level (rows[0] empty when none). */
   private edges: Buffer[][][] = [];
-  private readonly fullTiles = new Map<string, Buffer[][]>();
+  private readonly fullTiles = new Map<string, Buffer>();
   /**
    * Hashes of ranges that are not one perfect subtree (the right edge of proofs), remembered:
    * MTH(D[start:end]) never changes once the tree has `end` leaves, and every response of a
@@ -183,24 +194,29 @@ export class MerkleTree {
     const tileIndex = Math.floor(position / TILE_WIDTH);
     const within = (position % TILE_WIDTH) / 2 ** r;
     const edgeIndex = Math.floor(hashesAtLevel(this.treeSize, level) / TILE_WIDTH);
-    const rows = tileIndex === edgeIndex ? this.edges[level] : this.fullTiles.get(`${level}/${tileIndex}`);
-    if (!rows) throw new TileNotLoaded(level, tileIndex);
-    const hash = rows[r]?.[within];
-    if (!hash) throw new Error(`node ${height}/${index} is not complete in a tree of size ${this.treeSize}`);
-    if (rows !== this.edges[level]) this.touch(`${level}/${tileIndex}`, rows);
-    return hash;
+    if (tileIndex === edgeIndex) {
+      const hash = this.edges[level]?.[r]?.[within];
+      if (!hash) throw new Error(`node ${height}/${index} is not complete in a tree of size ${this.treeSize}`);
+      return hash;
+    }
+    const key = `${level}/${tileIndex}`;
+    const packed = this.fullTiles.get(key);
+    if (!packed) throw new TileNotLoaded(level, tileIndex);
+    this.touch(key, packed);
+    const at = (ROW_START[r]! + within) * HASH_SIZE;
+    return packed.subarray(at, at + HASH_SIZE);
   }
 
   private rememberFullTile(level: number, index: number, rows: Buffer[][]): void {
-    this.touch(`${level}/${index}`, rows);
+    this.touch(`${level}/${index}`, packRows(rows));
     while (this.fullTiles.size > this.cacheTiles) {
       const oldest = this.fullTiles.keys().next().value as string;
       this.fullTiles.delete(oldest);
     }
   }
 
-  private touch(key: string, rows: Buffer[][]): void {
+  private touch(key: string, packed: Buffer): void {
     this.fullTiles.delete(key);
-    this.fullTiles.set(key, rows);
+    this.fullTiles.set(key, packed);
   }
 }
