@@ -76,7 +76,7 @@ export class FencedStorage implements LogStorage {
     if (ok) {
       this.onCommit(performance.now() - started, batch.entries.length);
       // Merge or drop search runs in the background (storage/postgres/search-runs.ts).
-      this.store.runs.afterAppend();
+      this.store.runs.afterAppend(batch.checkpoint.size);
     }
     return ok;
   }

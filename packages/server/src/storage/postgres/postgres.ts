@@ -237,7 +237,7 @@ export class PostgresLogStorage implements LogStorage {
         await PostgresLogStorage.writeBatch(client, batch, this.runPolicy);
         return true;
       });
-      if (ok) this.runs.afterAppend();
+      if (ok) this.runs.afterAppend(batch.checkpoint.size);
       return ok;
     } finally {
       this.runs.appending--;

@@ -28,11 +28,17 @@ export async function readRuns(client: pg.ClientBase): Promise<SearchRun[]> {
 }
 
 /** One merge or drop step in the caller's transaction. */
-async function step(client: pg.ClientBase, schema: string | undefined, policy: RunPolicy): Promise<StepResult> {
+async function step(client: pg.ClientBase, schema: string | undefined, policy: RunPolicy, quiet?: (size: number) => void): Promise<StepResult> {
   const locked = await client.query({ name: 'runs-lock', text: 'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', values: [`sigstack-search-runs:${schema ?? ''}`] });
   if (locked.rows[0].ok !== true) return 'busy';
-  const work = nextRunWork(await readRuns(client), policy);
-  if (!work) return 'idle';
+  const runs = await readRuns(client);
+  const work = nextRunWork(runs, policy);
+  if (!work) {
+    // Only the open run's rollover (a batch starting `entries` past its start) makes new work.
+    const open = runs.find((r) => r.state === 'open');
+    if (open) quiet?.(open.lo + policy.entries);
+    return 'idle';
+  }
   if (work.type === 'drop') {
     const run = work.run.run;
     let deleted = 0;
@@ -88,11 +94,14 @@ async function step(client: pg.ClientBase, schema: string | undefined, policy: R
   return 'work';
 }
 
-/** Runs one step in a transaction of its own. */
-export async function searchRunStep(store: PostgresLogStorage): Promise<StepResult> {
+/**
+ * Runs one step in a transaction of its own. With nothing to do, `quiet` is told the tree size
+ * up to which nothing will be due (no batch that ends there can roll the open run over).
+ */
+export async function searchRunStep(store: PostgresLogStorage, quiet?: (size: number) => void): Promise<StepResult> {
   let result: StepResult = 'idle';
   await store.transaction(async (client) => {
-    result = await step(client, store.schema, store.runPolicy);
+    result = await step(client, store.schema, store.runPolicy, quiet);
     return true;
   });
   return result;
@@ -113,9 +122,12 @@ export class SearchRunScheduler {
 
   constructor(private readonly store: PostgresLogStorage) {}
 
-  /** Called after each committed append batch. */
-  afterAppend(): void {
-    if (this.closed) return;
+  /** Up to this tree size no step is due (learnt from the last step that found nothing to do). */
+  private quietUpTo = -1;
+
+  /** Called after each committed append batch, with the tree size it made. */
+  afterAppend(size: number): void {
+    if (this.closed || size <= this.quietUpTo) return;
     this.owed++;
     if (!this.running) this.running = this.loop().finally(() => (this.running = undefined));
   }
@@ -139,7 +151,7 @@ export class SearchRunScheduler {
       if (this.closed) break;
       let result: StepResult;
       try {
-        result = await searchRunStep(this.store);
+        result = await searchRunStep(this.store, (size) => (this.quietUpTo = size));
         this.reported = false;
       } catch (err) {
         if (!this.reported) process.stderr.write(`sigstack: a search-run merge step failed (retried later): ${(err as Error).message}\n`);
