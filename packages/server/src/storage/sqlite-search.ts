@@ -15,9 +15,10 @@ import { READABLE_RUNS, READABLE_STATE } from './search-runs.js';
 const IDENTITY_TYPES = ['email', 'subject'] as const;
 
 /** Above every character a key holds: the end of a prefix range. */
-const RANGE_END = '\u{10FFFF}';
+export const RANGE_END = '\u{10FFFF}';
 
-function reverse(text: string): string {
+/** A text with its characters (code points) in reverse order. */
+export function reverse(text: string): string {
   return Array.from(text).reverse().join('');
 }
 

@@ -9,19 +9,13 @@
 import type pg from 'pg';
 import type { EntryMatch, EntrySearch, EntrySearchResult, EntrySummary } from '../../log/engine/storage.js';
 import { READABLE_STATE } from '../search-runs.js';
-import { reversedKey } from '../sqlite-search.js';
+import { RANGE_END, reverse, reversedKey } from '../sqlite-search.js';
 
 export { reversedKey };
-
-const RANGE_END = '\u{10FFFF}';
 
 /** The readable runs that overlap entries [$lo, $hi), newest first. */
 function runsOver(lo: string, hi: string): string {
   return `SELECT run FROM search_runs WHERE ${READABLE_STATE} AND lo < ${hi} AND (hi IS NULL OR hi > ${lo}) ORDER BY lo DESC`;
-}
-
-function reverse(text: string): string {
-  return Array.from(text).reverse().join('');
 }
 
 /** A pattern's `*` as LIKE's `%`, every other character literal. */
