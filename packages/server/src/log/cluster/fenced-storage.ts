@@ -54,8 +54,8 @@ export class FencedStorage implements LogStorage {
 
   async appendBatch(batch: AppendBatch): Promise<boolean> {
     const started = performance.now();
-    this.store.runs.appending++;
-    const ok = await this.store.transaction(async (client) => {
+    // (Search runs are merged in the background after it: storage/postgres/search-runs.ts.)
+    const ok = await this.store.appendTransaction(batch.checkpoint.size, async (client) => {
       if (!(await this.fence(client))) return false;
       if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
       if (this.options.bodiesInPending) {
@@ -72,12 +72,8 @@ export class FencedStorage implements LogStorage {
       });
       await client.query({ name: 'notify-checkpoint', text: 'SELECT pg_notify($1, $2)', values: [this.store.channel(CHECKPOINT_CHANNEL), String(batch.checkpoint.size)] });
       return true;
-    }).finally(() => this.store.runs.appending--);
-    if (ok) {
-      this.onCommit(performance.now() - started, batch.entries.length);
-      // Merge or drop search runs in the background (storage/postgres/search-runs.ts).
-      this.store.runs.afterAppend(batch.checkpoint.size);
-    }
+    });
+    if (ok) this.onCommit(performance.now() - started, batch.entries.length);
     return ok;
   }
 

@@ -230,14 +230,22 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   async appendBatch(batch: AppendBatch): Promise<boolean> {
+    return this.appendTransaction(batch.checkpoint.size, async (client) => {
+      if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
+      await PostgresLogStorage.writeBatch(client, batch, this.runPolicy);
+      return true;
+    });
+  }
+
+  /**
+   * An append batch's transaction (this store's, or the cluster's fenced one) growing the tree to
+   * `size`: search-run steps yield while it runs, and one is owed once it commits.
+   */
+  async appendTransaction(size: number, work: (client: pg.PoolClient) => Promise<boolean>): Promise<boolean> {
     this.runs.appending++;
     try {
-      const ok = await this.transaction(async (client) => {
-        if (!(await PostgresLogStorage.swapHead(client, batch.previousSize, batch.checkpoint))) return false;
-        await PostgresLogStorage.writeBatch(client, batch, this.runPolicy);
-        return true;
-      });
-      if (ok) this.runs.afterAppend(batch.checkpoint.size);
+      const ok = await this.transaction(work);
+      if (ok) this.runs.afterAppend(size);
       return ok;
     } finally {
       this.runs.appending--;
